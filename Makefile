@@ -1,0 +1,63 @@
+# Weir: `make demo` (set up everything, run the pipeline end to end, print what happened) and
+# `make test` (the whole suite, real Kafka, Spark and Delta included). See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-weir
+
+.PHONY: help prereqs install jars demo up down status test lint unit bench clean
+
+help:
+	@echo "make demo   set up everything, start the local stack, post events, print what happened"
+	@echo "make test   lint, types, import contracts, and the whole test suite"
+	@echo "make up | down | status | bench | clean"
+
+prereqs:
+	@command -v $(PYTHON) >/dev/null || { echo "Weir needs Python 3.11 ($(PYTHON) not found; PYTHON=... to choose)"; exit 1; }
+	@command -v java >/dev/null || { echo "Weir needs Java 17 (java not found; Debian: apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	@command -v mvn >/dev/null || { echo "Weir needs Maven (mvn not found; Debian: apt-get install maven)"; exit 1; }
+
+$(STAMP): pyproject.toml | prereqs
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+jars: install
+	$(BIN)/weir jars
+
+demo: jars
+	$(BIN)/weir demo
+
+up: jars
+	$(BIN)/weir up
+
+down: install
+	$(BIN)/weir down
+
+status: install
+	$(BIN)/weir status
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint jars
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest -m "not integration and not e2e"
+
+bench: jars
+	@set -e; shopt -s nullglob; benches=(bench/*.py); \
+	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
+	for b in "$${benches[@]}"; do echo "== $$b"; $(BIN)/python "$$b"; done
+
+clean:
+	-$(BIN)/weir down
+	rm -rf .weir/run .weir/logs .weir/kafka .weir/lake .weir/checkpoints

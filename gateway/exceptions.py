@@ -1,0 +1,26 @@
+"""Errors raised by the gateway; each maps to one HTTP answer in `gateway.app`."""
+
+
+class GatewayError(Exception):
+    status_code = 500
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class BadRequest(GatewayError):
+    status_code = 400
+
+
+class Unauthorized(GatewayError):
+    status_code = 401
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+
+
+class ConfigError(Exception):
+    """The gateway's configuration is unusable (for example, no API keys)."""

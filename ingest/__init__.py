@@ -1,0 +1,17 @@
+"""Weir's ingest layer: the event envelope, the Kafka topics, and the Kafka clients (async producer, admin).
+
+Everything that talks to Kafka on the Python side goes through here; it depends on `quality` only.
+"""
+
+from ingest.envelope import EventEnvelope, envelope_error_list, stamp
+from ingest.topics import DQ_FAILURES_TOPIC, EVENTS_TOPIC, TopicSpec, default_topics
+
+__all__ = [
+    "DQ_FAILURES_TOPIC",
+    "EVENTS_TOPIC",
+    "EventEnvelope",
+    "TopicSpec",
+    "default_topics",
+    "envelope_error_list",
+    "stamp",
+]

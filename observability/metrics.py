@@ -1,0 +1,37 @@
+"""Metric definitions, one place for every name and label set, so that dashboards and alerts can rely on them.
+
+Metrics register in prometheus-client's default registry when this module is first imported, which is the
+library's idiom; nothing else happens at import time.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# Gateway ---------------------------------------------------------------------------------------------
+GATEWAY_REQUESTS = Counter(
+    "weir_gateway_requests_total", "HTTP requests answered, by route and status code.", ["route", "status"]
+)
+GATEWAY_EVENTS = Counter(
+    "weir_gateway_events_total",
+    "Events by outcome (accepted, rejected, unavailable) and tenant.",
+    ["tenant", "outcome"],
+)
+GATEWAY_PRODUCE_SECONDS = Histogram(
+    "weir_gateway_produce_seconds",
+    "Time from handing events to the producer until Kafka acknowledged them (or refused).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+GATEWAY_PRODUCER_QUEUE = Gauge(
+    "weir_gateway_producer_queue_messages", "Messages waiting in the producer for an acknowledgement."
+)
+
+# Streaming -------------------------------------------------------------------------------------------
+STREAM_BATCHES = Counter("weir_stream_batches_total", "Micro-batches committed by the streaming job.")
+STREAM_ROWS = Counter("weir_stream_rows_total", "Rows written by the streaming job, by table.", ["table"])
+STREAM_BATCH_SECONDS = Histogram(
+    "weir_stream_batch_seconds",
+    "Wall time of one micro-batch's writes (foreachBatch).",
+    buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64),
+)
+STREAM_LAST_BATCH_TIMESTAMP = Gauge(
+    "weir_stream_last_batch_timestamp_seconds", "Unix time at which the last micro-batch committed."
+)

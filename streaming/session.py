@@ -1,0 +1,46 @@
+"""The Spark session every Weir job uses: Delta enabled, the Kafka and Delta jars from local paths
+(`spark.jars`, never `spark.jars.packages`), UTC everywhere."""
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from streaming.exceptions import MissingJarsError
+
+
+def spark_jars(jars_dir: Path) -> list[str]:
+    jars = sorted(str(p.resolve()) for p in jars_dir.glob("*.jar"))
+    if not any("delta-spark" in j for j in jars) or not any("spark-sql-kafka" in j for j in jars):
+        raise MissingJarsError(
+            f"the Spark Kafka and Delta jars are not in {jars_dir}: run `weir jars` (or `make jars`)"
+        )
+    return jars
+
+
+def build_session(
+    jars_dir: Path,
+    *,
+    app_name: str = "weir",
+    master: str = "local[2]",
+    shuffle_partitions: int = 2,
+    driver_memory: str = "2g",
+) -> SparkSession:
+    builder = (
+        SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(spark_jars(jars_dir)))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "false")
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark

@@ -1,0 +1,87 @@
+"""Fetch the JVM artifacts with Maven into `$WEIR_HOME/jars/{kafka,spark}`, once.
+
+A folder is complete when its `.complete` stamp holds the hash of the pom that filled it: a second run with
+the same pom fetches nothing. Spark's folder leaves out every jar whose artifact pyspark already ships, so
+the session's classpath has one copy of each library (pyspark's).
+"""
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyspark
+
+from weir.exceptions import JarsError
+from weir.stack.paths import Home, infra_pom
+
+_DOTTED = re.compile(r"^\d+(\.\d+)+")
+STAMP = ".complete"
+
+
+def artifact_name(jar: str) -> str:
+    """The artifactId of a `<artifactId>-<version>.jar` that Maven wrote: the version starts at the last
+    dash-separated part that looks like `1.2[.3…]` (`zstd-jni-1.5.7-3` -> `zstd-jni`,
+    `log4j-1.2-api-2.25.4` -> `log4j-1.2-api`, `spark-sql-kafka-0-10_2.13-4.2.0` -> `spark-sql-kafka-0-10_2.13`)."""
+    parts = jar.removesuffix(".jar").split("-")
+    for i in range(len(parts) - 1, 0, -1):
+        if _DOTTED.match(parts[i]):
+            return "-".join(parts[:i])
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i][:1].isdigit():
+            return "-".join(parts[:i])
+    return "-".join(parts)
+
+
+def pyspark_jars_dir() -> Path:
+    return Path(pyspark.__file__).parent / "jars"
+
+
+def _pom_digest(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def is_complete(folder: Path, pom: Path) -> bool:
+    stamp = folder / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == _pom_digest(pom)
+
+
+def fetch(name: str, home: Home, *, quiet: bool = True) -> tuple[Path, bool]:
+    """Ensure `$WEIR_HOME/jars/<name>` is complete; returns (folder, fetched_now)."""
+    pom = infra_pom(name)
+    folder = home.jars / name
+    if is_complete(folder, pom):
+        return folder, False
+    if shutil.which("mvn") is None:
+        raise JarsError("Maven (`mvn`) is not on PATH: install it (Debian: apt-get install maven)")
+    staging = folder.with_name(name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    cmd = [
+        "mvn",
+        "-B",
+        *(["-q"] if quiet else []),
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+        raise JarsError(f"mvn could not fetch the {name} jars (exit {proc.returncode}):\n{tail}")
+    if name == "spark":
+        shipped = {artifact_name(j.name) for j in pyspark_jars_dir().glob("*.jar")}
+        for jar in staging.glob("*.jar"):
+            if artifact_name(jar.name) in shipped:
+                jar.unlink()
+    (staging / STAMP).write_text(_pom_digest(pom) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    staging.rename(folder)
+    return folder, True
+
+
+def fetch_all(home: Home) -> dict[str, bool]:
+    """Both folders; {name: fetched_now}."""
+    return {name: fetch(name, home)[1] for name in ("kafka", "spark")}
