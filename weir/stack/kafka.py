@@ -53,6 +53,15 @@ log.retention.hours=168
 """
 
 
+def new_cluster_id() -> str:
+    """A Kafka cluster id (a UUID as unpadded URL-safe base64). Like Kafka's own `Uuid.randomUuid`, it never
+    starts with '-', which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 @dataclass(frozen=True)
 class LocalKafka:
     """One broker whose state lives in `data_dir` and whose process is `service` (pid file and log)."""
@@ -95,7 +104,7 @@ class LocalKafka:
         (self.data_dir / "log4j2.properties").write_text(LOG4J2)
         if (self.data_dir / "logs" / "meta.properties").is_file():
             return False
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cluster_id = new_cluster_id()
         argv = self._java(
             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self._config), "--standalone"
         )
