@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from deltalake import DeltaTable
-from deltalake.exceptions import TableNotFoundError
 
 from weir.exceptions import StackError
+from weir.stack.lake import column, read_rows
 from weir.stack.local import Stack
 
 Say = Callable[[str], None]
@@ -53,12 +52,7 @@ def demo_events(now: datetime) -> tuple[list[dict[str, Any]], list[tuple[str, di
 
 
 def silver_ids(lake: str, ids: set[str]) -> set[str]:
-    try:
-        table = DeltaTable(f"{lake}/silver/events")
-    except TableNotFoundError:
-        return set()
-    found = table.to_pyarrow_table(columns=["event_id"]).column("event_id").to_pylist()
-    return {i for i in found if i in ids}
+    return {i for i in column(f"{lake}/silver/events", "event_id") if i in ids}
 
 
 def run(say: Say = print, timeout_s: float = 180.0) -> int:
@@ -107,10 +101,8 @@ def run(say: Say = print, timeout_s: float = 180.0) -> int:
 
 
 def _summary(say: Say, stack: Stack, lake: str, ids: set[str], *, posted: int, rejected: int) -> None:
-    silver = DeltaTable(f"{lake}/silver/events")
-    bronze = DeltaTable(f"{lake}/bronze/events")
-    rows = [r for r in silver.to_pyarrow_table().to_pylist() if r["event_id"] in ids]
-    bronze_rows = [r for r in bronze.to_pyarrow_table(columns=["event_id"]).to_pylist() if r["event_id"] in ids]
+    rows = [r for r in read_rows(f"{lake}/silver/events") if r["event_id"] in ids]
+    bronze_rows = [i for i in column(f"{lake}/bronze/events", "event_id") if i in ids]
     say("\n== what happened")
     say(f"  gateway : {posted} accepted (202, acknowledged by Kafka), {rejected} rejected (422)")
     say(f"  bronze  : {len(bronze_rows)} rows for this run (every accepted record, the duplicate included)")
@@ -120,8 +112,9 @@ def _summary(say: Say, stack: Stack, lake: str, ids: set[str], *, posted: int, r
     say("\n== where things are")
     say(f"  tables  : {lake}/bronze/events  {lake}/silver/events  (Delta Lake: Parquet + _delta_log)")
     say(
-        f'  read    : .venv/bin/python -c "from deltalake import DeltaTable; '
-        f"print(DeltaTable('{lake}/silver/events').to_pandas())\""
+        '  query   : .venv/bin/python -c "from deltalake import DeltaTable, QueryBuilder; '  # noqa: S608
+        f"print(QueryBuilder().register('silver', DeltaTable('{lake}/silver/events'))"
+        ".execute('SELECT event_date, event_type, event_id, payload FROM silver').read_all())\""
     )
     say(f"  gateway : {stack.gateway_url}/docs   metrics {stack.gateway_url}/metrics")
     say(f"  stream  : metrics http://127.0.0.1:{stack.metrics_port}/metrics   log {stack.stream.log_file}")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from deltalake import DeltaTable
 
 from tests.support import free_port, make_event
+from weir.stack.lake import column
 from weir.stack.paths import REPO_ROOT
 
 pytestmark = pytest.mark.e2e
@@ -55,11 +55,9 @@ def wait_for_silver(lake: Path, wanted: set[str], timeout_s: float = 180) -> lis
     deadline = time.monotonic() + timeout_s
     found: list[str] = []
     while time.monotonic() < deadline:
-        if (lake / "silver/events/_delta_log").is_dir():
-            table = DeltaTable(str(lake / "silver/events")).to_pyarrow_table(columns=["event_id"])
-            found = [i for i in table.column("event_id").to_pylist() if i in wanted]
-            if set(found) == wanted:
-                return found
+        found = [i for i in column(str(lake / "silver/events"), "event_id") if i in wanted]
+        if set(found) == wanted:
+            return found
         time.sleep(1)
     raise AssertionError(f"{len(set(found))}/{len(wanted)} events reached silver in {timeout_s}s")
 

@@ -8,12 +8,13 @@ from deltalake import DeltaTable
 from streaming.job import table_schemas, write_batch
 from streaming.tables import BRONZE, SILVER, ensure_tables, table_uri
 from tests.streaming.test_transforms import kafka_rows, record
+from weir.stack.lake import column
 
 pytestmark = pytest.mark.integration
 
 
 def ids(lake, table):
-    return DeltaTable(table_uri(lake, table)).to_pyarrow_table(columns=["event_id"]).column("event_id").to_pylist()
+    return column(table_uri(lake, table), "event_id")
 
 
 def test_replaying_a_batch_and_resending_events_leaves_one_row_each(spark, lake):
