@@ -1,6 +1,25 @@
-"""Weir's data-quality layer: event contracts and their rules (declarations), and the engines that
-evaluate them (Spark for streams and batch, pure Python for the gateway's edge).
+"""Weir's data-quality layer: event contracts and their rules (declarations, `quality.rules`), and the engines
+that evaluate them (`quality.engines.spark` for streams and batch, `quality.engines.python` for the gateway's
+edge and unit tests). It imports no other Weir package.
 
-It imports no other Weir package. The rule catalog and engines arrive with issue #3; today the package
-holds the contract loader's error types only, so that every other package can already depend on it.
+Public surface: `CATALOG` (the rule types), `load_contracts` / `parse_contract` (YAML -> `CompiledContract`),
+and the engines' `with_dq_failures` (Spark) and `evaluate` (Python).
 """
+
+from quality.contract import CompiledContract, CompiledRule, Contract
+from quality.loader import contract_for, load_contract, load_contracts, parse_contract
+from quality.rules import CATALOG, RuleKind, RuleType, Severity
+
+__all__ = [
+    "CATALOG",
+    "CompiledContract",
+    "CompiledRule",
+    "Contract",
+    "RuleKind",
+    "RuleType",
+    "Severity",
+    "contract_for",
+    "load_contract",
+    "load_contracts",
+    "parse_contract",
+]

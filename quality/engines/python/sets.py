@@ -1,0 +1,1 @@
+"""Python implementations of `quality.rules.sets`."""

@@ -1,0 +1,1 @@
+"""Spark implementations of `quality.rules.temporal`."""

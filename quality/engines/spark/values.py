@@ -1,0 +1,207 @@
+"""How the Spark engine reads a row: a field path becomes typed Spark expressions with the same JSON-kind
+semantics as the pure-Python engine (`quality.engines.python.values`).
+
+Two sources of fields:
+- typed columns (a table row): the kind is known from the Spark type, statically;
+- `payload.<path>` on a DataFrame whose `payload` column is JSON text (the event stream): the payload is
+  parsed once per row into a VARIANT (`try_parse_json`), and each field's kind comes from
+  `schema_of_variant` of its sub-value. JSON `1` is an integer; `1.0` and `1e3` are numbers.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DateType,
+    DecimalType,
+    DoubleType,
+    FloatType,
+    IntegralType,
+    MapType,
+    StringType,
+    StructType,
+    TimestampNTZType,
+    TimestampType,
+)
+
+from quality.rules import patterns
+
+PAYLOAD = "payload"
+PAYLOAD_VARIANT = "__weir_payload_v"
+
+
+def full_match(value: Column, pattern: str) -> Column:
+    """`value` matches `pattern` as a whole (Java regex; `\\z` is the absolute end)."""
+    return value.rlike("^(?:" + pattern + ")\\z")
+
+
+@dataclass(frozen=True)
+class Field:
+    """Expressions for one field path. `kind` is a string Column: null, boolean, integer, number, string,
+    array, object, timestamp, date or unknown."""
+
+    path: str
+    is_null: Column
+    kind: Column
+    number: Column  # DOUBLE when kind is integer or number
+    string: Column  # STRING when kind is string
+    boolean: Column  # BOOLEAN when kind is boolean
+    array: Column  # ARRAY<VARIANT> (payload) or the typed array, when kind is array
+    object_empty: Column  # true for an object without keys
+    native_timestamp: Column | None  # TIMESTAMP when the column is typed as one
+
+    @property
+    def timestamp(self) -> Column:
+        """TIMESTAMP for a typed timestamp, or for an RFC 3339 string; else null."""
+        parsed = F.when(full_match(self.string, patterns.RFC3339), F.try_to_timestamp(self.string))
+        if self.native_timestamp is None:
+            return F.when(self.kind == "string", parsed)
+        return F.when(self.kind == "timestamp", self.native_timestamp).when(self.kind == "string", parsed)
+
+    @property
+    def date(self) -> Column:
+        parsed = F.when(
+            full_match(self.string, patterns.ISO_DATE),
+            F.try_to_timestamp(self.string, F.lit("yyyy-MM-dd")).cast("date"),
+        )
+        return F.when(self.kind == "string", parsed)
+
+
+def _kind_of_type(dtype: DataType) -> str:
+    if isinstance(dtype, BooleanType):
+        return "boolean"
+    if isinstance(dtype, IntegralType):
+        return "integer"
+    if isinstance(dtype, DoubleType | FloatType | DecimalType):
+        return "number"
+    if isinstance(dtype, StringType):
+        return "string"
+    if isinstance(dtype, ArrayType):
+        return "array"
+    if isinstance(dtype, StructType | MapType):
+        return "object"
+    if isinstance(dtype, TimestampType | TimestampNTZType):
+        return "timestamp"
+    if isinstance(dtype, DateType):
+        return "date"
+    return "unknown"
+
+
+class Fields:
+    """Resolves field paths against one DataFrame's schema."""
+
+    def __init__(self, df: DataFrame, now: Column | None = None) -> None:
+        self._types = {f.name: f.dataType for f in df.schema.fields}
+        self.now = now if now is not None else F.current_timestamp()
+        # Payload fields in use: JSON path -> helper column index. Each gets two helper columns, computed
+        # once per row before the rules run: its sub-VARIANT and its kind.
+        self._payload_paths: dict[str, int] = {}
+
+    @property
+    def uses_payload(self) -> bool:
+        return bool(self._payload_paths)
+
+    def helper_steps(self) -> list[dict[str, Column]]:
+        """The projections to run before the rules: the payload VARIANT, each field's sub-VARIANT, its kind."""
+        if not self._payload_paths:
+            return []
+        v = F.col(PAYLOAD_VARIANT)
+        subs = {f"__weir_f{i}": F.try_variant_get(v, path, "variant") for path, i in self._payload_paths.items()}
+        kinds = {f"__weir_f{i}_kind": _variant_kind(F.col(f"__weir_f{i}")) for i in self._payload_paths.values()}
+        return [{PAYLOAD_VARIANT: F.try_parse_json(F.col(PAYLOAD))}, subs, kinds]
+
+    def helper_columns(self) -> list[str]:
+        return [name for step in self.helper_steps() for name in step]
+
+    def __call__(self, path: str | None) -> Field:
+        if path is None:
+            raise ValueError("this rule needs a field")
+        head, _, rest = path.partition(".")
+        if head == PAYLOAD and rest and isinstance(self._types.get(PAYLOAD), StringType):
+            return self._variant(path, "$." + rest)
+        return self._typed(path)
+
+    def _typed(self, path: str) -> Field:
+        dtype = self._resolve_type(path)
+        col = F.col(path)
+        kind = _kind_of_type(dtype)
+        kind_col = F.when(col.isNull(), F.lit("null")).otherwise(F.lit(kind))
+        return Field(
+            path=path,
+            is_null=col.isNull(),
+            kind=kind_col,
+            number=col.cast("double") if kind in ("integer", "number") else F.lit(None).cast("double"),
+            string=col if kind == "string" else F.lit(None).cast("string"),
+            boolean=col if kind == "boolean" else F.lit(None).cast("boolean"),
+            array=col if kind == "array" else F.lit(None),
+            object_empty=(F.size(col) == 0) if isinstance(dtype, MapType) else F.lit(False),
+            native_timestamp=col.cast("timestamp") if kind == "timestamp" else None,
+        )
+
+    def _resolve_type(self, path: str) -> DataType:
+        parts = path.split(".")
+        if parts[0] not in self._types:
+            raise KeyError(f"no column {parts[0]!r} for field {path!r} (columns: {sorted(self._types)})")
+        dtype = self._types[parts[0]]
+        for part in parts[1:]:
+            if not isinstance(dtype, StructType) or part not in dtype.names:
+                raise KeyError(f"no field {path!r} in the DataFrame's schema")
+            dtype = dtype[part].dataType
+        return dtype
+
+    def _variant(self, path: str, json_path: str) -> Field:
+        i = self._payload_paths.setdefault(json_path, len(self._payload_paths))
+        sub = F.col(f"__weir_f{i}")
+        kind = F.col(f"__weir_f{i}_kind")
+        return Field(
+            path=path,
+            is_null=kind == "null",
+            kind=kind,
+            number=F.when(kind.isin("integer", "number"), F.try_variant_get(sub, "$", "double")),
+            string=F.when(kind == "string", F.try_variant_get(sub, "$", "string")),
+            boolean=F.when(kind == "boolean", F.try_variant_get(sub, "$", "boolean")),
+            array=F.when(kind == "array", F.try_variant_get(sub, "$", "array<variant>")),
+            object_empty=F.schema_of_variant(sub) == "OBJECT<>",
+            native_timestamp=None,
+        )
+
+
+def _variant_kind(sub: Column) -> Column:
+    schema = F.schema_of_variant(sub)
+    return (
+        F.when(sub.isNull() | (schema == "VOID"), F.lit("null"))
+        .when(schema == "BOOLEAN", F.lit("boolean"))
+        .when(schema.isin("TINYINT", "SMALLINT", "INT", "BIGINT"), F.lit("integer"))
+        .when(schema.startswith("DECIMAL") | schema.isin("DOUBLE", "FLOAT"), F.lit("number"))
+        .when(schema == "STRING", F.lit("string"))
+        .when(schema.startswith("ARRAY"), F.lit("array"))
+        .when(schema.startswith("OBJECT"), F.lit("object"))
+        .otherwise(F.lit("unknown"))
+    )
+
+
+Cond = Callable[[Column], Column]
+
+
+def check_number(f: Field, cond: Cond) -> Column:
+    """null passes; a non-number or NaN fails; else `cond`."""
+    ok = f.kind.isin("integer", "number") & ~F.isnan(f.number)
+    return F.when(f.is_null, True).when(ok, cond(f.number)).otherwise(False)
+
+
+def check_string(f: Field, cond: Cond) -> Column:
+    return F.when(f.is_null, True).when(f.kind == "string", cond(f.string)).otherwise(False)
+
+
+def check_timestamp(f: Field, cond: Cond) -> Column:
+    ts = f.timestamp
+    return F.when(f.is_null, True).when(ts.isNotNull(), cond(ts)).otherwise(False)
+
+
+def check_array(f: Field, cond: Cond) -> Column:
+    return F.when(f.is_null, True).when(f.kind == "array", cond(f.array)).otherwise(False)

@@ -1,0 +1,7 @@
+"""sets rules (declarations)."""
+
+from quality.rules.base import RuleType
+
+FAMILY = "sets"
+
+RULES: list[RuleType] = []

@@ -1,0 +1,7 @@
+"""structure rules (declarations)."""
+
+from quality.rules.base import RuleType
+
+FAMILY = "structure"
+
+RULES: list[RuleType] = []
