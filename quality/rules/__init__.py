@@ -5,12 +5,12 @@ duplicate name.
 """
 
 from quality.registry import Registry
-from quality.rules import formats, nulls, numbers, sets, strings, structure, temporal
+from quality.rules import dataset, formats, nulls, numbers, sets, strings, structure, temporal
 from quality.rules.base import NoParams, Params, RuleKind, RuleType, Severity
 
 CATALOG: Registry[RuleType] = Registry("rule type")
 
-for _family in (nulls, strings, sets, formats, numbers, temporal, structure):
+for _family in (nulls, strings, sets, formats, numbers, temporal, structure, dataset):
     for _rule in _family.RULES:
         CATALOG.register(_rule.name, _rule)
 
