@@ -16,19 +16,24 @@ from quality.rules.base import RuleKind
 Path_ = tuple[str | int, ...]
 
 
+def _scalar(node: yaml.Node) -> Any:
+    """A scalar node's value, typed as yaml.safe_load would type it."""
+    return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
+
+
 def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _scalar(key_node)
             if key in out:
                 raise ContractError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
             out[key] = _to_python(value_node, (*path, key), lines)
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_to_python(item, (*path, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
 
 
 def _line(lines: dict[Path_, int], loc: Iterable[Any]) -> int:

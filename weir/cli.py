@@ -2,13 +2,17 @@
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from gateway.exceptions import ConfigError
 from ingest.exceptions import IngestError
+from quality.exceptions import QualityError
 from streaming.exceptions import StreamingError
 from weir.exceptions import WeirError
+from weir.stack.paths import REPO_ROOT
 
 
 def _up(_: argparse.Namespace) -> int:
@@ -79,6 +83,66 @@ def _topics_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contracts_dir(arg: str | None) -> Path:
+    return Path(arg or os.environ.get("WEIR_CONTRACTS_DIR") or REPO_ROOT / "contracts")
+
+
+def _rules_list(args: argparse.Namespace) -> int:
+    from quality import CATALOG
+    from quality.catalog_docs import catalog_markdown
+
+    if args.markdown:
+        print(catalog_markdown())
+        return 0
+    for name, rule in CATALOG.items():
+        spark_only = "" if rule.python or rule.kind.value == "dataset" else "  (Spark only)"
+        print(f"{name:<26} {rule.kind.value:<8} {rule.family:<20} {rule.summary}{spark_only}")
+    print(f"\n{len(CATALOG)} rule types; docs/rules.md has each with its params and an example")
+    return 0
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    from quality import load_contracts
+
+    directory = _contracts_dir(args.directory)
+    contracts = load_contracts(directory)
+    for event_type, contract in sorted(contracts.items()):
+        print(
+            f"ok  {contract.source}: {event_type}, {len(contract.row_rules)} row rules, "
+            f"{len(contract.dataset_rules)} dataset rules"
+        )
+    print(f"{len(contracts)} contracts in {directory} are valid")
+    return 0
+
+
+def _rules_suggest(args: argparse.Namespace) -> int:
+    from pyspark.sql import functions as F
+
+    from quality.suggest import suggest_contract
+    from streaming.session import build_session
+    from streaming.settings import get_settings
+
+    settings = get_settings()
+    uri = args.table if "://" in args.table or args.table.startswith("/") else f"{settings.lake}/{args.table}"
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.force:
+        raise WeirError(f"{out} exists: pass --force to overwrite it")
+    spark = build_session(settings.jars, app_name="weir-rules-suggest", driver_memory=settings.spark_driver_memory)
+    try:
+        df = spark.read.format("delta").load(uri).where(F.col("event_type") == args.event_type)
+        if args.limit:
+            df = df.limit(args.limit)
+        text = suggest_contract(df, args.event_type)
+    finally:
+        spark.stop()
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text)
+        print(f"wrote a draft contract to {out}: review it, then `weir rules check`", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="weir", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
@@ -104,6 +168,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replication-factor", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the cluster")
     p.set_defaults(fn=_topics_create)
+
+    rules = sub.add_parser("rules", help="the data-quality rule catalog and contracts").add_subparsers(
+        dest="rules_cmd", required=True
+    )
+    p = rules.add_parser("list", help="every rule type")
+    p.add_argument("--markdown", action="store_true", help="the catalog as Markdown (docs/rules.md)")
+    p.set_defaults(fn=_rules_list)
+    p = rules.add_parser("check", help="validate every contract file")
+    p.add_argument("directory", nargs="?", default=None, help="default: WEIR_CONTRACTS_DIR or contracts/")
+    p.set_defaults(fn=_rules_check)
+    p = rules.add_parser("suggest", help="profile a table and draft a contract for review")
+    p.add_argument("--table", default="silver/events", help="a table under the lake, or a path/URI")
+    p.add_argument("--event-type", required=True)
+    p.add_argument("--limit", type=int, default=None, help="profile at most this many events")
+    p.add_argument("--out", default=None, help="write the draft here instead of stdout")
+    p.add_argument("--force", action="store_true", help="overwrite --out")
+    p.set_defaults(fn=_rules_suggest)
     return parser
 
 
@@ -111,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.fn(args)
-    except (WeirError, IngestError, ConfigError, StreamingError) as exc:
+    except (WeirError, IngestError, ConfigError, StreamingError, QualityError) as exc:
         print(f"weir {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

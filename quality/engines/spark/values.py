@@ -122,8 +122,8 @@ class Fields:
         if path is None:
             raise ValueError("this rule needs a field")
         head, _, rest = path.partition(".")
-        if head == PAYLOAD and rest and isinstance(self._types.get(PAYLOAD), StringType):
-            return self._variant(path, "$." + rest)
+        if head == PAYLOAD and isinstance(self._types.get(PAYLOAD), StringType):
+            return self._variant(path, "$." + rest if rest else "$")
         return self._typed(path)
 
     def _typed(self, path: str) -> Field:

@@ -1,0 +1,137 @@
+"""The Spark engine in a stream, and its cost: one projection, no Spark job of its own."""
+
+import orjson
+import pytest
+
+from quality.engines.spark import with_contract_failures, with_dq_failures
+from quality.loader import parse_contract
+from tests.quality.support import NOW
+
+pytestmark = pytest.mark.integration
+
+CONTRACT = parse_contract(
+    """
+event_type: order.created
+fields:
+  order_id: {type: string, required: true}
+  amount: {type: number, required: true}
+rules:
+  - {id: items-not-empty, rule: not_empty, field: payload.items, severity: warn}
+"""
+)
+
+
+def _payloads():
+    return [
+        {"order_id": "A-1", "amount": 5, "items": [1]},
+        {"order_id": None, "amount": "5", "items": []},
+        {"amount": 1.5},
+    ]
+
+
+EXPECTED = [
+    [],
+    ["schema.order_id.required", "schema.amount.type", "items-not-empty"],
+    ["schema.order_id.required", "items-not-empty"],
+]
+
+
+def test_rules_run_inside_foreach_batch_of_a_streaming_query(spark, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    for i, payload in enumerate(_payloads()):
+        (source / f"{i}.json").write_text(orjson.dumps({"i": i, "payload": orjson.dumps(payload).decode()}).decode())
+    seen: dict[int, list[str]] = {}
+
+    def each_batch(batch, _batch_id):
+        for row in with_dq_failures(batch, CONTRACT.row_rules, now=NOW).collect():
+            seen[row.i] = [f.rule for f in row.dq_failures]
+
+    stream = spark.readStream.schema("i int, payload string").json(str(source))
+    query = (
+        stream.writeStream.foreachBatch(each_batch)
+        .option("checkpointLocation", str(tmp_path / "ck"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination(120)
+    assert query.exception() is None
+    assert [seen[i] for i in range(3)] == EXPECTED
+
+
+def test_rules_are_a_plain_projection_on_a_streaming_dataframe(spark, tmp_path):
+    source = tmp_path / "in"
+    source.mkdir()
+    for i, payload in enumerate(_payloads()):
+        (source / f"{i}.json").write_text(orjson.dumps({"i": i, "payload": orjson.dumps(payload).decode()}).decode())
+    stream = with_dq_failures(spark.readStream.schema("i int, payload string").json(str(source)), CONTRACT.row_rules)
+    assert stream.isStreaming
+    query = (
+        stream.writeStream.format("memory")
+        .queryName("dq_projection")
+        .trigger(availableNow=True)
+        .option("checkpointLocation", str(tmp_path / "ck"))
+        .start()
+    )
+    query.awaitTermination(120)
+    rows = spark.sql("select i, dq_failures from dq_projection order by i").collect()
+    assert [[f.rule for f in r.dq_failures] for r in rows] == EXPECTED
+
+
+def test_contracts_are_chosen_by_event_type(spark):
+    other = parse_contract("event_type: page.viewed\nfields:\n  url: {type: string, required: true}\n")
+    default = parse_contract(
+        "event_type: _default\nrules:\n  - {id: d, rule: not_empty, field: payload, severity: warn}\n"
+    )
+    rows = [
+        ("order.created", orjson.dumps({"order_id": "A", "amount": 1, "items": [2]}).decode()),
+        ("page.viewed", orjson.dumps({"order_id": "A"}).decode()),
+        ("other.kind", "{}"),
+    ]
+    df = spark.createDataFrame(rows, "event_type string, payload string")
+    out = with_contract_failures(df, {"order.created": CONTRACT, "page.viewed": other}, default=default)
+    got = [[f.rule for f in r.dq_failures] for r in out.collect()]
+    assert got == [[], ["schema.url.required"], ["d"]]
+
+
+def _jobs_for(spark, group, action):
+    sc = spark.sparkContext
+    sc.setJobGroup(group, group)
+    try:
+        action()
+    finally:
+        sc.setJobGroup("", "")
+    return len(sc.statusTracker().getJobIdsForGroup(group))
+
+
+def test_fifty_rules_add_no_spark_job_beyond_the_write(spark, tmp_path):
+    kinds = [
+        "not_null",
+        "is_string",
+        "is_number",
+        "not_empty",
+        "not_blank",
+        "is_integer",
+        "is_boolean",
+        "is_array",
+        "is_object",
+        "is_timestamp",
+    ]
+    entries = [
+        {"id": f"r{i}", "rule": kinds[i % len(kinds)], "field": f"payload.f{i % 7}", "severity": "warn"}
+        for i in range(50)
+    ]
+    rules = parse_contract(orjson.dumps({"event_type": "load.test", "rules": entries}).decode()).row_rules
+    assert len(rules) == 50
+    payloads = [orjson.dumps({f"f{j}": (i * j if j % 2 else f"s{i}") for j in range(7)}).decode() for i in range(500)]
+    df = spark.createDataFrame([(p,) for p in payloads], "payload string").repartition(2)
+    plain = _jobs_for(spark, "dq-none", lambda: df.write.format("parquet").save(str(tmp_path / "a")))
+    checked = _jobs_for(
+        spark,
+        "dq-fifty",
+        lambda: with_dq_failures(df, rules).write.format("parquet").save(str(tmp_path / "b")),
+    )
+    assert plain >= 1
+    assert checked == plain
+    written = spark.read.parquet(str(tmp_path / "b"))
+    assert written.where("size(dq_failures) > 0").count() > 0  # the rules did run
