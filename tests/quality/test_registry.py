@@ -44,3 +44,12 @@ def test_every_example_is_a_valid_contract_entry(name):
     compiled = contract.row_rules if rule.kind is RuleKind.ROW else contract.dataset_rules
     assert compiled[0].message
     assert rule.summary.endswith(".")
+
+
+def test_every_dataset_rule_has_a_spark_check():
+    from quality.engines.spark import SPARK_DATASET_CHECKS
+
+    for name, rule in CATALOG.items():
+        if rule.kind is RuleKind.DATASET:
+            assert name in SPARK_DATASET_CHECKS, name
+    assert set(SPARK_DATASET_CHECKS) <= set(CATALOG)

@@ -19,9 +19,22 @@ from quality.engines.spark import (  # noqa: F401  (each module registers its ch
     structure,
     temporal,
 )
+from quality.engines.spark.dataset import DatasetContext, DatasetResult, evaluate_dataset
+from quality.engines.spark.dataset_metrics import SPARK_DATASET_CHECKS
 from quality.engines.spark.registry import SPARK_ROW_CHECKS
 from quality.engines.spark.values import Fields
 from quality.exceptions import UnsupportedRuleError
+
+__all__ = [
+    "FAILURES",
+    "SPARK_DATASET_CHECKS",
+    "SPARK_ROW_CHECKS",
+    "DatasetContext",
+    "DatasetResult",
+    "evaluate_dataset",
+    "with_contract_failures",
+    "with_dq_failures",
+]
 
 FAILURES = "dq_failures"
 FAILURE_TYPE = "array<struct<rule:string,severity:string,message:string>>"

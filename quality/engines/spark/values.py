@@ -54,6 +54,7 @@ class Field:
     array: Column  # ARRAY<VARIANT> (payload) or the typed array, when kind is array
     object_empty: Column  # true for an object without keys
     native_timestamp: Column | None  # TIMESTAMP when the column is typed as one
+    native_date: Column | None = None  # DATE when the column is typed as one
 
     @property
     def timestamp(self) -> Column:
@@ -65,11 +66,14 @@ class Field:
 
     @property
     def date(self) -> Column:
+        """DATE for a typed date, or for an ISO date string; else null."""
         parsed = F.when(
             full_match(self.string, patterns.ISO_DATE),
             F.try_to_timestamp(self.string, F.lit("yyyy-MM-dd")).cast("date"),
         )
-        return F.when(self.kind == "string", parsed)
+        if self.native_date is None:
+            return F.when(self.kind == "string", parsed)
+        return F.when(self.kind == "date", self.native_date).when(self.kind == "string", parsed)
 
 
 def _kind_of_type(dtype: DataType) -> str:
@@ -141,6 +145,7 @@ class Fields:
             array=col if kind == "array" else F.lit(None),
             object_empty=(F.size(col) == 0) if isinstance(dtype, MapType) else F.lit(False),
             native_timestamp=col.cast("timestamp") if kind == "timestamp" else None,
+            native_date=col if kind == "date" else None,
         )
 
     def _resolve_type(self, path: str) -> DataType:
