@@ -54,7 +54,7 @@ unit: install
 	$(BIN)/pytest -m "not integration and not e2e"
 
 bench: jars
-	@set -e; shopt -s nullglob; benches=(bench/*.py); \
+	@set -e; shopt -s nullglob; benches=(bench/[!_]*.py); \
 	if [ $${#benches[@]} -eq 0 ]; then echo "no benchmarks yet"; fi; \
 	for b in "$${benches[@]}"; do echo "== $$b"; $(BIN)/python "$$b"; done
 
