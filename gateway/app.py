@@ -1,66 +1,100 @@
-"""The FastAPI application: `create_app(settings)` wires routes, the producer's lifetime and error answers."""
+"""The FastAPI application: `create_app(settings)` wires routes, the producer's lifetime and error answers.
+`app_factory()` is the import string uvicorn calls in each worker process (each gets its own producer)."""
 
 import logging
-from collections.abc import AsyncIterator
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
 
 from fastapi import FastAPI, Request
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.auth import KeyStore
+from gateway.deps import STOPPING
+from gateway.edge import EdgeValidator
 from gateway.exceptions import ConfigError, GatewayError
 from gateway.responses import JSON
 from gateway.routes import events, health
 from gateway.settings import GatewaySettings, get_settings
+from gateway.tenants import RateLimiter, TenantDirectory
 from ingest.envelope import EventEnvelope
 from ingest.producer import AsyncProducer
-from observability.metrics import GATEWAY_REQUESTS
+from observability.metrics import GATEWAY_REQUEST_SECONDS, GATEWAY_REQUESTS
+from quality.exceptions import QualityError
 
 log = logging.getLogger(__name__)
 
 
-class _CountRequests(BaseHTTPMiddleware):
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        GATEWAY_REQUESTS.labels(getattr(route, "path", "unmatched"), str(response.status_code)).inc()
-        return response
+class _CountRequests:
+    """Requests by route and status, and their end-to-end latency (pure ASGI: the body stream is untouched)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            GATEWAY_REQUESTS.labels(route, str(status[0])).inc()
+            GATEWAY_REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     try:
-        pairs = settings.api_key_pairs()
+        tenants = TenantDirectory.from_settings(settings)
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if not pairs:
+    if not len(tenants):
         raise ConfigError(
             "no API keys: set WEIR_API_KEYS=tenant:key[,tenant:key] or run `weir up`, which writes "
             f"{settings.home / 'api-key'}"
         )
+    try:
+        edge = EdgeValidator.from_dir(settings.contracts_dir)
+    except QualityError as exc:
+        raise ConfigError(f"the contracts for edge validation are broken:\n{exc}") from exc
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        STOPPING.clear()
+        _hook_sigterm(settings.shutdown_drain_s)
         app.state.producer = AsyncProducer(
             settings.kafka_bootstrap, client_id="weir-gateway", delivery_timeout_ms=settings.delivery_timeout_ms
         )
         try:
             yield
         finally:
+            # uvicorn calls this after the in-flight requests finished: flush what is left, then stop.
             left = app.state.producer.close(timeout_s=settings.delivery_timeout_ms / 1000 + 1)
             if left:
                 log.error("shutdown: %d events were still unacknowledged by Kafka", left)
 
     app = FastAPI(
         title="Weir ingest gateway",
-        version="0.1.0",
-        description="POST events; 202 means Kafka acknowledged them (acks=all).",
+        version="0.2.0",
+        description="POST events; 202 means Kafka acknowledged them (acks=all). Batches answer per event.",
         lifespan=lifespan,
         default_response_class=JSON,
     )
     app.state.settings = settings
-    app.state.keys = KeyStore.from_pairs(pairs)
+    app.state.tenants = tenants
+    app.state.limiter = RateLimiter()
+    app.state.edge = edge
     app.add_middleware(_CountRequests)
 
     @app.exception_handler(GatewayError)
@@ -73,6 +107,34 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.openapi_schema = None
     _register_schema(app)
     return app
+
+
+def _hook_sigterm(drain_s: float) -> None:
+    """Chain onto uvicorn's SIGTERM/SIGINT handler (`Server.handle_exit`, installed before startup): readiness
+    goes false at once; after `drain_s` seconds uvicorn stops listening, lets in-flight requests finish, then
+    the lifespan's shutdown flushes the producer. Only in the main thread (not under TestClient)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            continue
+
+        def handler(signum: int, frame: FrameType | None, previous: Callable[..., object] = previous) -> None:
+            first = not STOPPING.is_set()
+            STOPPING.set()
+            if first and drain_s > 0:
+                log.info("stopping: readiness is false; draining for %.1fs before closing the listener", drain_s)
+                threading.Timer(drain_s, previous, (signum, frame)).start()
+            else:
+                previous(signum, frame)
+
+        signal.signal(sig, handler)
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory gateway.app:app_factory`: settings from the environment."""
+    return create_app(get_settings())
 
 
 def _register_schema(app: FastAPI) -> None:

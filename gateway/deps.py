@@ -1,13 +1,18 @@
-"""FastAPI dependencies, as `Annotated` aliases: the producer, the key store, the caller's tenant."""
+"""FastAPI dependencies, as `Annotated` aliases: the producer, settings, the caller's tenant."""
 
+import threading
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from gateway.auth import KeyStore
+from gateway.edge import EdgeValidator
 from gateway.exceptions import Unauthorized
 from gateway.settings import GatewaySettings
+from gateway.tenants import RateLimiter, Tenant, TenantDirectory
 from ingest.producer import AsyncProducer
+
+# Set when the process was asked to stop (SIGTERM): /readyz answers 503 from then on. One per process.
+STOPPING = threading.Event()
 
 
 def get_producer(request: Request) -> AsyncProducer:
@@ -15,9 +20,19 @@ def get_producer(request: Request) -> AsyncProducer:
     return producer
 
 
-def get_keys(request: Request) -> KeyStore:
-    keys: KeyStore = request.app.state.keys
-    return keys
+def get_directory(request: Request) -> TenantDirectory:
+    directory: TenantDirectory = request.app.state.tenants
+    return directory
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def get_edge(request: Request) -> EdgeValidator:
+    edge: EdgeValidator = request.app.state.edge
+    return edge
 
 
 def get_app_settings(request: Request) -> GatewaySettings:
@@ -26,15 +41,15 @@ def get_app_settings(request: Request) -> GatewaySettings:
 
 
 def get_tenant(
-    keys: Annotated[KeyStore, Depends(get_keys)],
+    directory: Annotated[TenantDirectory, Depends(get_directory)],
     x_api_key: Annotated[str | None, Header()] = None,
     authorization: Annotated[str | None, Header()] = None,
-) -> str:
+) -> Tenant:
     key = x_api_key
     if key is None and authorization is not None:
         scheme, _, token = authorization.partition(" ")
         key = token.strip() if scheme.lower() == "bearer" else None
-    tenant = keys.tenant_for(key)
+    tenant = directory.authenticate(key)
     if tenant is None:
         raise Unauthorized(
             "a valid API key is required (X-API-Key: <key> or Authorization: Bearer <key>)",
@@ -45,4 +60,6 @@ def get_tenant(
 
 ProducerDep = Annotated[AsyncProducer, Depends(get_producer)]
 SettingsDep = Annotated[GatewaySettings, Depends(get_app_settings)]
-TenantDep = Annotated[str, Depends(get_tenant)]
+TenantDep = Annotated[Tenant, Depends(get_tenant)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+EdgeDep = Annotated[EdgeValidator, Depends(get_edge)]

@@ -18,8 +18,24 @@ class Unauthorized(GatewayError):
     status_code = 401
 
 
+class Forbidden(GatewayError):
+    status_code = 403
+
+
 class PayloadTooLarge(GatewayError):
     status_code = 413
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+
+
+class TooManyRequests(GatewayError):
+    status_code = 429
+
+
+class Unavailable(GatewayError):
+    status_code = 503
 
 
 class ConfigError(Exception):

@@ -16,8 +16,17 @@ class GatewaySettings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     delivery_timeout_ms: int = Field(default=5000, ge=100, description="Longest wait for a Kafka ack.")
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    gateway_workers: int = Field(default=1, ge=1, le=64, description="Worker processes (`weir gateway --workers`).")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest body on the wire (413).")
+    max_decompressed_bytes: int = Field(default=4_194_304, ge=1024, description="Largest inflated body (413).")
+    max_batch_events: int = Field(default=1000, ge=1, description="Most events in one batch (413).")
+    max_event_bytes: int = Field(default=262_144, ge=256, description="Largest single event as JSON.")
+    max_json_depth: int = Field(default=32, ge=2, le=512, description="Deepest nesting of one event.")
+    contracts_dir: Path | None = Field(default=None, description="Contracts for edge validation (default contracts/).")
     readiness_timeout_s: float = 2.0
+    shutdown_drain_s: float = Field(
+        default=0.0, ge=0, description="After SIGTERM, answer /readyz 503 this long before closing the listener."
+    )
 
     def api_key_pairs(self) -> list[tuple[str, str]]:
         """(tenant, key) pairs from WEIR_API_KEYS, else from `$WEIR_HOME/api-key` (what `weir up` wrote)."""

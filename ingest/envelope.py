@@ -41,12 +41,11 @@ def envelope_error_list(exc: ValidationError) -> list[dict[str, Any]]:
     return out
 
 
-def stamp(envelope: EventEnvelope, *, tenant: str, received_at: datetime) -> tuple[bytes, bytes]:
-    """The Kafka (key, value) for an accepted event: key = the event's `key` or else its `event_id`; value =
-    the envelope as JSON plus `tenant` and `received_at` (both UTC, microseconds, `Z`)."""
-    event_id = str(envelope.event_id)
-    record = {
-        "event_id": event_id,
+def to_record(envelope: EventEnvelope, *, tenant: str, received_at: datetime) -> dict[str, Any]:
+    """The record Weir publishes: the envelope plus `tenant` and `received_at` (timestamps UTC, microseconds,
+    `Z`). The gateway's edge validation evaluates contract rules on exactly this record."""
+    return {
+        "event_id": str(envelope.event_id),
         "event_type": envelope.event_type,
         "schema_version": envelope.schema_version,
         "occurred_at": _utc(envelope.occurred_at),
@@ -56,8 +55,17 @@ def stamp(envelope: EventEnvelope, *, tenant: str, received_at: datetime) -> tup
         "tenant": tenant,
         "received_at": _utc(received_at),
     }
-    key = (envelope.key or event_id).encode()
-    return key, orjson.dumps(record)
+
+
+def kafka_key(envelope: EventEnvelope) -> bytes:
+    """The partition key: the event's `key`, else its `event_id`."""
+    return (envelope.key or str(envelope.event_id)).encode()
+
+
+def stamp(envelope: EventEnvelope, *, tenant: str, received_at: datetime) -> tuple[bytes, bytes]:
+    """The Kafka (key, value) for an accepted event: key = the event's `key` or else its `event_id`; value =
+    the envelope as JSON plus `tenant` and `received_at` (both UTC, microseconds, `Z`)."""
+    return kafka_key(envelope), orjson.dumps(to_record(envelope, tenant=tenant, received_at=received_at))
 
 
 def _utc(ts: datetime) -> str:

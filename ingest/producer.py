@@ -29,7 +29,7 @@ def producer_config(bootstrap: str, *, client_id: str, delivery_timeout_ms: int)
         "linger.ms": 2,
         "compression.type": "lz4",
         "message.timeout.ms": delivery_timeout_ms,
-        "socket.connection.setup.timeout.ms": min(delivery_timeout_ms, 5000),
+        "socket.connection.setup.timeout.ms": max(1000, min(delivery_timeout_ms, 5000)),  # librdkafka: >= 1000
         "queue.buffering.max.messages": 200_000,
     }
 

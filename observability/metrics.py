@@ -20,8 +20,26 @@ GATEWAY_PRODUCE_SECONDS = Histogram(
     "Time from handing events to the producer until Kafka acknowledged them (or refused).",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+GATEWAY_REJECTED = Counter(
+    "weir_gateway_rejected_events_total",
+    "Events refused, by tenant and reason (json, too_large, too_deep, envelope, event_type_forbidden, contract,"
+    " unavailable).",
+    ["tenant", "reason"],
+)
+GATEWAY_EDGE_WARNINGS = Counter(
+    "weir_gateway_edge_warnings_total", "Warn-level contract rules broken by accepted events.", ["tenant", "rule"]
+)
+GATEWAY_REQUEST_SECONDS = Histogram(
+    "weir_gateway_request_seconds",
+    "End-to-end HTTP request latency (body read, validation, Kafka acknowledgement), by route.",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 GATEWAY_PRODUCER_QUEUE = Gauge(
     "weir_gateway_producer_queue_messages", "Messages waiting in the producer for an acknowledgement."
+)
+GATEWAY_DELIVERY_ERRORS = Counter(
+    "weir_gateway_delivery_errors_total", "Events Kafka did not acknowledge (queue full, timeout, refused)."
 )
 
 # Streaming -------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def make_event(**overrides: Any) -> dict[str, Any]:
         "schema_version": 1,
         "occurred_at": datetime.now(UTC).isoformat(),
         "source": "tests",
-        "payload": {"order_id": "A-1", "amount": 12.5},
+        "payload": {"order_id": "A-1", "amount": 12.5, "currency": "EUR"},
     }
     event.update(overrides)
     return event

@@ -50,7 +50,7 @@ def _demo(_: argparse.Namespace) -> int:
 def _gateway(args: argparse.Namespace) -> int:
     from gateway.main import run
 
-    run(host=args.host, port=args.port)
+    run(host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gateway", help="run the HTTP ingest gateway in the foreground")
     p.add_argument("--host", default=None, help="bind address (default WEIR_GATEWAY_HOST or 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default WEIR_GATEWAY_PORT or 8000)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes, each with its own producer (default WEIR_GATEWAY_WORKERS or 1)",
+    )
     p.set_defaults(fn=_gateway)
     p = sub.add_parser("stream", help="run the streaming job in the foreground")
     p.add_argument("--available-now", action="store_true", help="process what is in Kafka now, then exit")

@@ -5,7 +5,7 @@ import asyncio
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.deps import ProducerDep, SettingsDep
+from gateway.deps import STOPPING, ProducerDep, SettingsDep
 from gateway.responses import JSON
 from observability.metrics import GATEWAY_PRODUCER_QUEUE
 
@@ -20,7 +20,10 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"description": "Kafka is unreachable or the gateway is stopping."}})
 async def readyz(producer: ProducerDep, settings: SettingsDep) -> JSON:
-    """Ready when a metadata request reaches Kafka through the producer."""
+    """Ready when a metadata request reaches Kafka through the producer (so never before the first one
+    succeeded), and not stopping (503 from the moment SIGTERM arrived)."""
+    if STOPPING.is_set():
+        return JSON({"status": "stopping", "kafka": "unknown"}, status_code=503)
     ok = await asyncio.to_thread(producer.check_connection, settings.readiness_timeout_s)
     if not ok:
         return JSON({"status": "unavailable", "kafka": "unreachable"}, status_code=503)

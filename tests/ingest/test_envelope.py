@@ -5,7 +5,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from ingest.envelope import EventEnvelope, envelope_error_list, stamp
+from ingest.envelope import EventEnvelope, envelope_error_list, kafka_key, stamp, to_record
 from tests.support import make_event
 
 
@@ -64,6 +64,25 @@ def test_stamp_keys_by_key_or_event_id_and_adds_tenant_and_received_at():
     assert record["tenant"] == "acme"
     assert record["received_at"] == "2026-11-25T11:00:01.000005Z"
     assert record["occurred_at"] == "2026-11-25T10:00:00.000000Z"
-    assert record["payload"] == {"order_id": "A-1", "amount": 12.5}
+    assert record["payload"] == {"order_id": "A-1", "amount": 12.5, "currency": "EUR"}
     keyed = EventEnvelope.model_validate_json(orjson.dumps(make_event(key="customer-7")))
     assert stamp(keyed, tenant="acme", received_at=received)[0] == b"customer-7"
+
+
+def test_to_record_is_what_stamp_publishes_and_kafka_key_prefers_key():
+    env = EventEnvelope.model_validate_json(orjson.dumps(make_event(key="k-1")))
+    received = datetime(2026, 11, 25, 11, 0, 1, tzinfo=UTC)
+    record = to_record(env, tenant="acme", received_at=received)
+    assert stamp(env, tenant="acme", received_at=received) == (b"k-1", orjson.dumps(record))
+    assert kafka_key(env) == b"k-1"
+    assert set(record) == {
+        "event_id",
+        "event_type",
+        "schema_version",
+        "occurred_at",
+        "source",
+        "key",
+        "payload",
+        "tenant",
+        "received_at",
+    }

@@ -1,0 +1,129 @@
+"""Real gateway processes: SIGTERM during in-flight requests loses no acknowledged event; several workers."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from ingest.topics import EVENTS_TOPIC
+from tests.gateway.test_events_route import order
+from tests.support import consume_until
+
+pytestmark = pytest.mark.integration
+KEY = {"X-API-Key": "test-key"}
+
+
+def _wait_ready(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the gateway never became ready")
+
+
+def _wait_exit(pid: int, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{pid}/stat").is_file() and Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} did not exit after SIGTERM")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def test_sigterm_during_in_flight_requests_loses_no_acknowledged_event(
+    kafka_bootstrap, gateway_factory, consumer_factory
+):
+    gw = gateway_factory(kafka_bootstrap, WEIR_SHUTDOWN_DRAIN_S="1")
+    _wait_ready(gw.url)
+    pid = gw.service.pid()
+    assert pid is not None
+    accepted: list[str] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def post_until_refused() -> None:
+        with httpx.Client(base_url=gw.url, headers=KEY, timeout=30) as client:
+            for _ in range(10_000):
+                batch = [order() for _ in range(20)]
+                try:
+                    r = client.post("/v1/events/batch", json=batch)
+                except httpx.HTTPError:
+                    return  # the listener closed
+                with lock:
+                    statuses.append(r.status_code)
+                    if r.status_code in (202, 207):
+                        accepted.extend(x["event_id"] for x in r.json()["results"] if x["status"] == "accepted")
+
+    threads = [threading.Thread(target=post_until_refused) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    os.kill(pid, signal.SIGTERM)
+    ready = httpx.get(f"{gw.url}/readyz", timeout=5)
+    assert ready.status_code == 503, "readiness goes false at once"
+    assert ready.json()["status"] == "stopping"
+    for t in threads:
+        t.join(timeout=60)
+    _wait_exit(pid)
+    assert accepted, statuses
+    assert set(statuses) <= {202, 503}, statuses
+    log = gw.service.log_file.read_text()
+    assert "still unacknowledged" not in log
+
+    wanted = set(accepted)
+    seen = consume_until(
+        consumer_factory(EVENTS_TOPIC),
+        lambda msgs: wanted <= {orjson.loads(m.value())["event_id"] for m in msgs},
+        timeout_s=60,
+    )
+    missing = wanted - {orjson.loads(m.value())["event_id"] for m in seen}
+    assert not missing, f"{len(missing)} of {len(wanted)} acknowledged events are not in Kafka"
+
+
+def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, gateway_factory):
+    gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
+    _wait_ready(gw.url)
+    pid = gw.service.pid()
+    assert pid is not None
+    deadline = time.monotonic() + 30
+    while len(workers := [c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < 2:
+        assert time.monotonic() < deadline, _children(pid)
+        time.sleep(0.2)
+    with httpx.Client(base_url=gw.url, headers=KEY, timeout=30) as client:
+        for _ in range(10):
+            assert client.post("/v1/events", json=order()).status_code == 202
+    # Each worker process ran its own lifespan (so made its own producer).
+    assert gw.service.log_file.read_text().count("Application startup complete") >= 2
+    os.kill(pid, signal.SIGTERM)
+    _wait_exit(pid)
+    for worker in workers:
+        _wait_exit(worker)
