@@ -88,7 +88,7 @@ def need(field: str | None) -> str:
 
 def number(f: Field) -> Column:
     """The field's number as DOUBLE; null for null, NaN and other kinds."""
-    return F.when(f.kind.isin("integer", "number") & ~F.isnan(f.number), f.number)
+    return F.when(f.is_kind("integer", "number") & ~F.isnan(f.number), f.number)
 
 
 def fmt(value: float | None) -> str:

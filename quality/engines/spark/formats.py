@@ -48,4 +48,4 @@ def url(p: rules.UrlParams, fields: Fields, field: str | None) -> Column:
 @spark_check("iso_date")
 def iso_date(_p: Any, fields: Fields, field: str | None) -> Column:
     f = fields(field)
-    return f.is_null | (f.kind == "date") | f.date.isNotNull()
+    return f.is_null | (f.is_kind("date")) | f.date.isNotNull()

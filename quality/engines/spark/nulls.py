@@ -24,9 +24,9 @@ def not_empty(_p: Any, fields: Fields, field: str | None) -> Column:
     f = fields(field)
     return (
         F.when(f.is_null, False)
-        .when(f.kind == "string", F.length(f.string) > 0)
-        .when(f.kind == "array", F.size(f.array) > 0)
-        .when(f.kind == "object", ~f.object_empty)
+        .when(f.is_kind("string"), F.length(f.string) > 0)
+        .when(f.is_kind("array"), F.size(f.array) > 0)
+        .when(f.is_kind("object"), ~f.object_empty)
         .otherwise(True)
     )
 
@@ -34,13 +34,13 @@ def not_empty(_p: Any, fields: Fields, field: str | None) -> Column:
 @spark_check("not_blank")
 def not_blank(_p: Any, fields: Fields, field: str | None) -> Column:
     f = fields(field)
-    return F.when(f.kind == "string", f.string.rlike("\\S")).otherwise(False)
+    return F.when(f.is_kind("string"), f.string.rlike("\\S")).otherwise(False)
 
 
 def _kind_is(*kinds: str) -> Any:
     def check(_p: Any, fields: Fields, field: str | None) -> Column:
         f = fields(field)
-        return f.is_null | f.kind.isin(*kinds)
+        return f.is_null | f.is_kind(*kinds)
 
     return check
 

@@ -72,4 +72,4 @@ def max_decimals(p: MaxDecimals, fields: Fields, field: str | None) -> Column:
 def multiple_of(p: MultipleOf, fields: Fields, field: str | None) -> Column:
     f = fields(field)
     # `%` on doubles is Java's exact remainder, like Python's math.fmod.
-    return F.when(f.is_null, True).when(f.kind == "integer", (f.number % _lit(p.value)) == 0).otherwise(False)
+    return F.when(f.is_null, True).when(f.is_kind("integer"), (f.number % _lit(p.value)) == 0).otherwise(False)

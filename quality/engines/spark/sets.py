@@ -24,9 +24,9 @@ def _fold(col: Column, case_sensitive: bool) -> Column:
 def _member(p: rules.SetParams, f: Field) -> Column:
     """Whether a non-null field equals one of the values, kind by kind (never null)."""
     return (
-        F.when(f.kind == "string", _isin(_fold(f.string, p.case_sensitive), p.strings))
-        .when(f.kind.isin("integer", "number"), ~F.isnan(f.number) & _isin(f.number + 0.0, p.numbers))
-        .when(f.kind == "boolean", _isin(f.boolean, p.booleans))
+        F.when(f.is_kind("string"), _isin(_fold(f.string, p.case_sensitive), p.strings))
+        .when(f.is_kind("integer", "number"), ~F.isnan(f.number) & _isin(f.number + 0.0, p.numbers))
+        .when(f.is_kind("boolean"), _isin(f.boolean, p.booleans))
         .otherwise(False)
     )
 

@@ -36,17 +36,17 @@ NUMBER_SCHEMAS = ("TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE")
 
 
 def _is_number(f: Field) -> Column:
-    return f.kind.isin("integer", "number")
+    return f.is_kind("integer", "number")
 
 
 def _matches(f: Field, equals: str | bool | int | float | None) -> Column:
     if equals is None:
         return ~f.is_null
     if isinstance(equals, bool):
-        return (f.kind == "boolean") & (f.boolean == F.lit(equals))
+        return (f.is_kind("boolean")) & (f.boolean == F.lit(equals))
     if isinstance(equals, int | float):
         return _is_number(f) & (f.number == F.lit(float(equals)))
-    return (f.kind == "string") & (f.string == F.lit(equals))
+    return (f.is_kind("string")) & (f.string == F.lit(equals))
 
 
 @spark_check("required_if")
@@ -64,7 +64,7 @@ def field_compare(p: FieldCompare, fields: Fields, field: str | None) -> Column:
         F.when(a.is_null | b.is_null, True)
         .when(_is_number(a) & _is_number(b), ~F.isnan(a.number) & ~F.isnan(b.number) & op(a.number, b.number))
         .when(ta.isNotNull() & tb.isNotNull(), op(F.unix_micros(ta), F.unix_micros(tb)))
-        .when((a.kind == "string") & (b.kind == "string"), op(a.string, b.string))  # UTF-8 byte order
+        .when((a.is_kind("string")) & (b.is_kind("string")), op(a.string, b.string))  # UTF-8 byte order
         .otherwise(False)
     )
 

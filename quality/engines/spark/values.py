@@ -55,14 +55,24 @@ class Field:
     object_empty: Column  # true for an object without keys
     native_timestamp: Column | None  # TIMESTAMP when the column is typed as one
     native_date: Column | None = None  # DATE when the column is typed as one
+    static_kind: str | None = None  # a typed column's kind when not null, known when the plan is built
+
+    def is_kind(self, *kinds: str) -> Column:
+        """The value is not null and of one of `kinds`. For a typed column this folds to `col IS NOT NULL` or
+        false when the plan is built, instead of a string comparison per row."""
+        if self.static_kind is not None:
+            return ~self.is_null if self.static_kind in kinds else F.lit(False)
+        return self.kind.isin(*kinds)
 
     @property
     def timestamp(self) -> Column:
         """TIMESTAMP for a typed timestamp, or for an RFC 3339 string; else null."""
         parsed = F.when(full_match(self.string, patterns.RFC3339), F.try_to_timestamp(self.string))
-        if self.native_timestamp is None:
-            return F.when(self.kind == "string", parsed)
-        return F.when(self.kind == "timestamp", self.native_timestamp).when(self.kind == "string", parsed)
+        if self.static_kind == "timestamp" and self.native_timestamp is not None:
+            return self.native_timestamp
+        if self.static_kind is not None and self.static_kind != "string":
+            return F.lit(None).cast("timestamp")
+        return F.when(self.is_kind("string"), parsed)
 
     @property
     def date(self) -> Column:
@@ -71,9 +81,11 @@ class Field:
             full_match(self.string, patterns.ISO_DATE),
             F.try_to_timestamp(self.string, F.lit("yyyy-MM-dd")).cast("date"),
         )
-        if self.native_date is None:
-            return F.when(self.kind == "string", parsed)
-        return F.when(self.kind == "date", self.native_date).when(self.kind == "string", parsed)
+        if self.static_kind == "date" and self.native_date is not None:
+            return self.native_date
+        if self.static_kind is not None and self.static_kind != "string":
+            return F.lit(None).cast("date")
+        return F.when(self.is_kind("string"), parsed)
 
 
 def _kind_of_type(dtype: DataType) -> str:
@@ -146,6 +158,7 @@ class Fields:
             object_empty=(F.size(col) == 0) if isinstance(dtype, MapType) else F.lit(False),
             native_timestamp=col.cast("timestamp") if kind == "timestamp" else None,
             native_date=col if kind == "date" else None,
+            static_kind=kind,
         )
 
     def _resolve_type(self, path: str) -> DataType:
@@ -195,12 +208,12 @@ Cond = Callable[[Column], Column]
 
 def check_number(f: Field, cond: Cond) -> Column:
     """null passes; a non-number or NaN fails; else `cond`."""
-    ok = f.kind.isin("integer", "number") & ~F.isnan(f.number)
+    ok = f.is_kind("integer", "number") & ~F.isnan(f.number)
     return F.when(f.is_null, True).when(ok, cond(f.number)).otherwise(False)
 
 
 def check_string(f: Field, cond: Cond) -> Column:
-    return F.when(f.is_null, True).when(f.kind == "string", cond(f.string)).otherwise(False)
+    return F.when(f.is_null, True).when(f.is_kind("string"), cond(f.string)).otherwise(False)
 
 
 def check_timestamp(f: Field, cond: Cond) -> Column:
@@ -209,4 +222,4 @@ def check_timestamp(f: Field, cond: Cond) -> Column:
 
 
 def check_array(f: Field, cond: Cond) -> Column:
-    return F.when(f.is_null, True).when(f.kind == "array", cond(f.array)).otherwise(False)
+    return F.when(f.is_null, True).when(f.is_kind("array"), cond(f.array)).otherwise(False)
