@@ -27,7 +27,12 @@ _TOKENS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"(\s*:)?|(?<![\w.+-])(-?[0-9]{
 
 
 class InvalidJSON(ValueError):
-    """A document that is not acceptable JSON; the message says why (no input echoed)."""
+    """A document that is not acceptable JSON; the message says why (no input echoed), `reason` names the kind
+    (`too_deep` for the nesting limit, else `json`) for per-event results and metrics."""
+
+    def __init__(self, message: str, reason: str = "json") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ def parse_json(data: bytes, max_depth: int) -> Any:
     except orjson.JSONDecodeError as exc:
         message = str(exc)
         if "depth limit" in message or "recursion" in message:
-            raise InvalidJSON(f"the JSON nests deeper than {max_depth} levels") from None
+            raise InvalidJSON(f"the JSON nests deeper than {max_depth} levels", "too_deep") from None
         raise InvalidJSON(f"not valid JSON: {message}") from None
     text_keys = 0
     for key_colon, integer in _TOKENS.findall(data):
@@ -124,7 +129,7 @@ def parse_json(data: bytes, max_depth: int) -> Any:
             raise InvalidJSON("an integer is out of the 64-bit range; send it as a string")
     keys, depth = _shape(value)
     if depth > max_depth:
-        raise InvalidJSON(f"the JSON nests {depth} levels deep; the limit is {max_depth}")
+        raise InvalidJSON(f"the JSON nests {depth} levels deep; the limit is {max_depth}", "too_deep")
     if keys != text_keys:
         raise InvalidJSON("an object has a duplicate key")
     return value

@@ -273,8 +273,7 @@ def _ndjson(body: bytes, checker: _Checker, settings: GatewaySettings) -> list[O
         try:
             item = parse_json(line, settings.max_json_depth)
         except InvalidJSON as exc:
-            reason = "too_deep" if "nests" in str(exc) else "json"
-            outcomes.append(out.reject(reason, _error("$", reason, str(exc))))
+            outcomes.append(out.reject(exc.reason, _error("$", exc.reason, str(exc))))
             continue
         outcomes.append(checker.check(out, line, item))
     return outcomes
