@@ -44,7 +44,17 @@ GATEWAY_DELIVERY_ERRORS = Counter(
 
 # Streaming -------------------------------------------------------------------------------------------
 STREAM_BATCHES = Counter("weir_stream_batches_total", "Micro-batches committed by the streaming job.")
-STREAM_ROWS = Counter("weir_stream_rows_total", "Rows written by the streaming job, by table.", ["table"])
+STREAM_ROWS = Counter(
+    "weir_stream_rows_total",
+    "Rows by outcome: bronze (every record read), silver and quarantine (rows routed there; a replay or a duplicate"
+    " counts again but is written once), failure_published (messages sent to the DQ-failure topic).",
+    ["outcome"],
+)
+STREAM_DQ_FAILURES = Counter(
+    "weir_stream_dq_failures_total",
+    "Data-quality rule failures found by the streaming job, by event type, rule and severity.",
+    ["event_type", "rule", "severity"],
+)
 STREAM_BATCH_SECONDS = Histogram(
     "weir_stream_batch_seconds",
     "Wall time of one micro-batch's writes (foreachBatch).",

@@ -6,6 +6,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.topics import DQ_FAILURES_TOPIC, EVENTS_TOPIC
+
 
 class StreamSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEIR_", extra="ignore")
@@ -23,6 +25,9 @@ class StreamSettings(BaseSettings):
     starting_offsets: str = "earliest"
     checkpoint_dir: Path | None = None
     stream_app_id: str = "weir-stream"
+    events_topic: str = EVENTS_TOPIC
+    failures_topic: str = DQ_FAILURES_TOPIC
+    contracts_dir: Path | None = None
 
     @property
     def lake(self) -> str:

@@ -55,7 +55,7 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    from streaming.job import run
+    from streaming.runner import run
 
     return run(available_now=args.available_now)
 
