@@ -1,19 +1,19 @@
-"""Entry point of the streaming job (`weir stream`): Kafka -> bronze and silver Delta tables.
+"""The streaming query (`start_query`) and what it does with each micro-batch (`write_batch`).
 
-Each micro-batch is written by `write_batch` inside `foreachBatch`: bronze with an idempotent append, silver
-with an insert-only MERGE, so a batch replayed after a crash commits nothing twice. On SIGTERM or SIGINT the
-job lets the running trigger finish, then stops the query and exits 0; a restart resumes from the checkpoint.
+Per micro-batch, in this order: parse the envelope and route every record through its contract's rules (one
+projection, `streaming.routing`); append every record to bronze (idempotent by `txnAppId`/`txnVersion`); publish
+every failing event to the DQ-failure topic (at-least-once: a replay publishes again); stop the query if a `fail`
+rule broke; insert new events into quarantine and silver (insert-only MERGEs: a replay inserts nothing). Only then
+does Spark commit the batch's offsets, so a crash at any point replays the batch and loses nothing.
 """
 
 import logging
-import signal
-import threading
 import time
-from dataclasses import dataclass
-from types import FrameType
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
-from prometheus_client import start_http_server
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     BinaryType,
@@ -25,17 +25,32 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from ingest.topics import EVENTS_TOPIC
 from observability.metrics import (
     STREAM_BATCH_SECONDS,
     STREAM_BATCHES,
+    STREAM_DQ_FAILURES,
     STREAM_LAST_BATCH_TIMESTAMP,
     STREAM_ROWS,
 )
-from streaming.session import build_session
-from streaming.settings import StreamSettings, get_settings
-from streaming.tables import BRONZE, SILVER, append_idempotent, ensure_tables, merge_new_events, table_uri
-from streaming.transforms import parse_events, to_bronze, to_silver
+from quality import CompiledContract, load_contracts
+from quality.exceptions import QualityError
+from streaming.exceptions import ContractsError, DataQualityStop
+from streaming.routing import QUARANTINE as Q_OUTCOME
+from streaming.routing import SILVER as S_OUTCOME
+from streaming.routing import event_date, has_severity, route, to_failure_messages, to_quarantine, to_silver
+from streaming.settings import StreamSettings
+from streaming.tables import (
+    BRONZE,
+    KEYS,
+    QUARANTINE,
+    SILVER,
+    append_idempotent,
+    ensure_tables,
+    ids_in,
+    merge_new,
+    table_uri,
+)
+from streaming.transforms import FAILED_RULES, mark_first, parse_events, to_bronze
 
 log = logging.getLogger(__name__)
 
@@ -56,67 +71,236 @@ def _nullable(schema: StructType) -> StructType:
     return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
 
 
-def table_schemas(spark: SparkSession) -> tuple[StructType, StructType]:
-    """bronze and silver schemas, derived from the transforms themselves."""
-    empty = parse_events(spark.createDataFrame([], KAFKA_SOURCE_SCHEMA))
-    return _nullable(to_bronze(empty).schema), _nullable(to_silver(empty).schema)
+def table_schemas(spark: SparkSession, contracts: Mapping[str, CompiledContract]) -> dict[str, StructType]:
+    """bronze, silver and quarantine schemas, derived from the transforms themselves."""
+    parsed = mark_first(parse_events(spark.createDataFrame([], KAFKA_SOURCE_SCHEMA)))
+    routed = route(parsed, contracts)
+    return {
+        BRONZE: _nullable(to_bronze(parsed).schema),
+        SILVER: _nullable(to_silver(routed).schema),
+        QUARANTINE: _nullable(to_quarantine(routed).schema),
+    }
 
 
 @dataclass(frozen=True)
 class BatchResult:
     batch_id: int
     bronze_rows: int
-    silver_candidates: int
+    silver_rows: int
+    quarantine_rows: int
+    failures_published: int
+    duplicates: int
+    newest_received_at: datetime | None
+    failures_by_rule: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
-def write_batch(batch: DataFrame, batch_id: int, *, lake: str, app_id: str) -> BatchResult:
-    """One micro-batch (or a batch replay) into bronze and silver, each write exactly once."""
+@dataclass(frozen=True)
+class BatchTarget:
+    """Where a micro-batch goes."""
+
+    lake: str
+    app_id: str
+    contracts: Mapping[str, CompiledContract]
+    kafka_bootstrap: str
+    failures_topic: str
+
+
+@dataclass(frozen=True)
+class _Stats:
+    total: int
+    silver: int
+    quarantine: int
+    failing: int
+    fails: int
+    duplicates: int
+    newest: datetime | None
+    silver_dates: list[date]
+    quarantine_dates: list[date]
+
+
+def _stats(routed: DataFrame) -> _Stats:
+    """Every count of the batch in one aggregation (one Spark job)."""
+    first = F.col("is_first")
+    silver, quarantine = first & (F.col("outcome") == S_OUTCOME), first & (F.col("outcome") == Q_OUTCOME)
+
+    def n(cond: Column) -> Column:
+        return F.sum(F.when(cond, 1).otherwise(0))
+
+    row = routed.agg(
+        F.count(F.lit(1)).alias("total"),
+        n(silver).alias("silver"),
+        n(quarantine).alias("quarantine"),
+        n(first & (F.size(FAILED_RULES) > 0)).alias("failing"),
+        n(first & has_severity(F.col(FAILED_RULES), "fail")).alias("fails"),
+        n(~first).alias("duplicates"),
+        F.max("received_at").alias("newest"),
+        F.collect_set(F.when(silver, F.to_date("occurred_at"))).alias("silver_dates"),
+        F.collect_set(F.when(quarantine, event_date("occurred_at", "received_at", "kafka_timestamp"))).alias(
+            "quarantine_dates"
+        ),
+    ).first()
+    if row is None or not row["total"]:
+        return _Stats(0, 0, 0, 0, 0, 0, None, [], [])
+
+    def count(name: str) -> int:
+        return int(row[name] or 0)
+
+    return _Stats(
+        count("total"),
+        count("silver"),
+        count("quarantine"),
+        count("failing"),
+        count("fails"),
+        count("duplicates"),
+        row["newest"],
+        list(row["silver_dates"]),
+        list(row["quarantine_dates"]),
+    )
+
+
+def _failures_by_rule(routed: DataFrame) -> dict[tuple[str, str, str], int]:
+    exploded = routed.where(F.col("is_first") & (F.size(FAILED_RULES) > 0)).select(
+        F.coalesce(F.col("event_type"), F.lit("")).alias("event_type"), F.explode(FAILED_RULES).alias("f")
+    )
+    rows = exploded.groupBy("event_type", "f.rule", "f.severity").count().collect()
+    return {(r["event_type"], r["rule"], r["severity"]): int(r["count"]) for r in rows}
+
+
+def _raise_fail(routed: DataFrame, count: int) -> None:
+    row = (
+        routed.where(F.col("is_first"))
+        .select("event_type", "event_id", F.explode(FAILED_RULES).alias("f"))
+        .where(F.col("f.severity") == "fail")
+        .orderBy("event_id", "f.rule")
+        .first()
+    )
+    if row is None:  # pragma: no cover - the count said there was one
+        return
+    raise DataQualityStop(row["f"]["rule"], row["event_type"], row["event_id"], row["f"]["message"], count)
+
+
+def publish_failures(df: DataFrame, bootstrap: str, topic: str) -> None:
+    """Write `key`/`value` rows to Kafka with acks=all; Spark's Kafka sink flushes and fails the job on a
+    refused write, so `save()` returning means every message was acknowledged."""
+    (
+        df.write.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("kafka.acks", "all")
+        .option("kafka.enable.idempotence", "true")
+        .option("kafka.compression.type", "lz4")
+        .option("topic", topic)
+        .save()
+    )
+
+
+def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
+    """One micro-batch (or a replay of one) into bronze, the DQ-failure topic, quarantine and silver."""
     started = time.perf_counter()
-    parsed = parse_events(batch).persist()
+    spark = batch.sparkSession
+    routed = route(mark_first(parse_events(batch)), target.contracts).persist()
     try:
-        row = parsed.agg(F.count(F.lit(1)), F.sum(F.col("envelope_ok").cast("long"))).first()
-        total, ok = (int(row[0]), int(row[1] or 0)) if row else (0, 0)
-        if total:
-            append_idempotent(to_bronze(parsed), table_uri(lake, BRONZE), app_id, batch_id)
-            if ok:
-                merge_new_events(batch.sparkSession, to_silver(parsed), table_uri(lake, SILVER))
+        stats = _stats(routed)
+        if not stats.total:
+            return BatchResult(batch_id, 0, 0, 0, 0, 0, None)
+        by_rule = _failures_by_rule(routed) if stats.failing else {}
+        append_idempotent(to_bronze(routed), table_uri(target.lake, BRONZE), target.app_id, batch_id)
+        if stats.failing:
+            publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
+        if stats.fails:
+            _raise_fail(routed, stats.fails)
+        silver_uri, quarantine_uri = table_uri(target.lake, SILVER), table_uri(target.lake, QUARANTINE)
+        if stats.quarantine:
+            silver_ids = ids_in(spark, silver_uri, KEYS[SILVER], stats.quarantine_dates)
+            merge_new(
+                spark,
+                to_quarantine(routed),
+                quarantine_uri,
+                KEYS[QUARANTINE],
+                stats.quarantine_dates,
+                exclude=silver_ids,
+            )
+        if stats.silver:
+            quarantined = ids_in(spark, quarantine_uri, KEYS[QUARANTINE], stats.silver_dates)
+            merge_new(spark, to_silver(routed), silver_uri, KEYS[SILVER], stats.silver_dates, exclude=quarantined)
     finally:
-        parsed.unpersist()
+        routed.unpersist()
+    result = BatchResult(
+        batch_id,
+        stats.total,
+        stats.silver,
+        stats.quarantine,
+        stats.failing,
+        stats.duplicates,
+        stats.newest,
+        by_rule,
+    )
+    _observe(result, time.perf_counter() - started)
+    return result
+
+
+def _observe(result: BatchResult, seconds: float) -> None:
     STREAM_BATCHES.inc()
-    STREAM_ROWS.labels("bronze").inc(total)
-    STREAM_ROWS.labels("silver_candidates").inc(ok)
-    STREAM_BATCH_SECONDS.observe(time.perf_counter() - started)
+    STREAM_ROWS.labels("bronze").inc(result.bronze_rows)
+    STREAM_ROWS.labels("silver").inc(result.silver_rows)
+    STREAM_ROWS.labels("quarantine").inc(result.quarantine_rows)
+    STREAM_ROWS.labels("failure_published").inc(result.failures_published)
+    STREAM_ROWS.labels("duplicate").inc(result.duplicates)
+    for (event_type, rule, severity), count in result.failures_by_rule.items():
+        STREAM_DQ_FAILURES.labels(event_type, rule, severity).inc(count)
+    STREAM_BATCH_SECONDS.observe(seconds)
     STREAM_LAST_BATCH_TIMESTAMP.set(time.time())
-    return BatchResult(batch_id, total, ok)
 
 
-def start_query(spark: SparkSession, settings: StreamSettings, *, available_now: bool = False) -> object:
-    """Start the streaming query (returned as pyspark's StreamingQuery)."""
-    bronze_schema, silver_schema = table_schemas(spark)
-    ensure_tables(spark, settings.lake, bronze_schema, silver_schema)
+def load_stream_contracts(settings: StreamSettings) -> dict[str, CompiledContract]:
+    try:
+        return load_contracts(settings.contracts)
+    except QualityError as exc:
+        raise ContractsError(f"the stream's contracts are broken:\n{exc}") from exc
+
+
+def start_query(
+    spark: SparkSession,
+    settings: StreamSettings,
+    *,
+    available_now: bool = False,
+    on_batch: Callable[[BatchResult], None] | None = None,
+) -> object:
+    """Start the streaming query (returned as pyspark's StreamingQuery). `on_batch` is called after each
+    micro-batch's writes, before Spark commits its offsets."""
+    contracts = load_stream_contracts(settings)
+    ensure_tables(spark, settings.lake, table_schemas(spark, contracts))
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("subscribe", EVENTS_TOPIC)
+        .option("subscribe", settings.events_topic)
         .option("startingOffsets", settings.starting_offsets)
         .option("failOnDataLoss", "true")
     )
     if settings.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
-    lake, app_id = settings.lake, settings.stream_app_id
+    target = BatchTarget(
+        settings.lake, settings.stream_app_id, contracts, settings.kafka_bootstrap, settings.failures_topic
+    )
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
-        result = write_batch(batch, batch_id, lake=lake, app_id=app_id)
+        result = write_batch(batch, batch_id, target)
         log.info(
-            "batch %d: %d rows to bronze, %d candidates for silver",
+            "batch %d: %d records; %d to silver, %d to quarantine, %d failures published, %d duplicates",
             batch_id,
             result.bronze_rows,
-            result.silver_candidates,
+            result.silver_rows,
+            result.quarantine_rows,
+            result.failures_published,
+            result.duplicates,
         )
+        if on_batch is not None:
+            on_batch(result)
 
+    # `current_timestamp()` in a streaming plan is the micro-batch's timestamp, kept in the offset log: a replayed
+    # batch sees the same instant, so time rules give the same verdicts.
+    source = reader.load().withColumn("batch_ts", F.current_timestamp())
     writer = (
-        reader.load()
-        .writeStream.queryName("weir-events")
+        source.writeStream.queryName("weir-events")
         .option("checkpointLocation", settings.checkpoint)
         .foreachBatch(each_batch)
     )

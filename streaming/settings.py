@@ -34,6 +34,10 @@ class StreamSettings(BaseSettings):
         return self.lake_uri or str((self.home / "lake").resolve())
 
     @property
+    def contracts(self) -> Path:
+        return self.contracts_dir or Path(__file__).resolve().parents[1] / "contracts"
+
+    @property
     def jars(self) -> Path:
         return self.spark_jars_dir or self.home / "jars" / "spark"
 

@@ -1,18 +1,26 @@
 """The Delta tables the stream writes: where they live, their creation, and the exactly-once writes.
 
 bronze: an append per micro-batch made idempotent by `txnAppId`/`txnVersion` (a replayed batch is skipped).
-silver: an insert-only MERGE on `event_id` (a replayed batch, or the same event posted again, inserts
-nothing), restricted to the `event_date` partitions the batch touches so the MERGE does not scan the table.
+silver and quarantine: insert-only MERGEs on the event's id (a replayed batch, or the same event posted again,
+inserts nothing), restricted to the `event_date` partitions the batch touches so a MERGE does not scan the
+whole table. An id already in the other table is left out, so an event is in silver or in quarantine, never both.
 """
+
+from collections.abc import Iterable
+from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from streaming.transforms import BRONZE_PARTITIONS, SILVER_PARTITIONS
+from streaming.transforms import BRONZE_PARTITIONS, QUARANTINE_PARTITIONS, SILVER_PARTITIONS
 
 BRONZE = "bronze/events"
 SILVER = "silver/events"
+QUARANTINE = "quarantine/events"
+PARTITIONS = {BRONZE: BRONZE_PARTITIONS, SILVER: SILVER_PARTITIONS, QUARANTINE: QUARANTINE_PARTITIONS}
+# The id column of each deduplicated table.
+KEYS = {SILVER: "event_id", QUARANTINE: "quarantine_id"}
 
 
 def table_uri(lake: str, name: str) -> str:
@@ -26,9 +34,10 @@ def ensure_table(spark: SparkSession, uri: str, schema: StructType, partitions: 
     DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema).partitionedBy(*partitions).execute()
 
 
-def ensure_tables(spark: SparkSession, lake: str, bronze: StructType, silver: StructType) -> None:
-    ensure_table(spark, table_uri(lake, BRONZE), bronze, BRONZE_PARTITIONS)
-    ensure_table(spark, table_uri(lake, SILVER), silver, SILVER_PARTITIONS)
+def ensure_tables(spark: SparkSession, lake: str, schemas: dict[str, StructType]) -> None:
+    """Create each table of `schemas` (name -> schema) that does not exist yet."""
+    for name, schema in schemas.items():
+        ensure_table(spark, table_uri(lake, name), schema, PARTITIONS[name])
 
 
 def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> None:
@@ -36,15 +45,35 @@ def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> Non
     (df.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version).save(uri))
 
 
-def merge_new_events(spark: SparkSession, df: DataFrame, uri: str) -> None:
-    """Insert the rows of `df` whose `event_id` is not yet in the table (within their `event_date`)."""
+def _in_dates(column: str, dates: Iterable[date]) -> str:
+    literals = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates))
+    return f"{column} IN ({literals})"
+
+
+def ids_in(spark: SparkSession, uri: str, key: str, dates: Iterable[date]) -> DataFrame:
+    """The ids (`key`) a table holds in the `event_date` partitions `dates`."""
+    return spark.read.format("delta").load(uri).where(_in_dates("event_date", dates)).select(F.col(key).alias("_id"))
+
+
+def merge_new(
+    spark: SparkSession,
+    df: DataFrame,
+    uri: str,
+    key: str,
+    dates: Iterable[date],
+    *,
+    exclude: DataFrame | None = None,
+) -> None:
+    """Insert the rows of `df` whose `key` is not yet in the table (within `dates`, the batch's `event_date`s)
+    nor in `exclude` (a DataFrame of `_id`)."""
     from delta.tables import DeltaTable
 
-    dates = sorted({r[0] for r in df.select("event_date").distinct().collect() if r[0] is not None})
+    dates = [d for d in dates if d is not None]
     if not dates:
         return
-    in_dates = ", ".join(f"DATE'{d.isoformat()}'" for d in dates)
-    condition = f"t.event_date IN ({in_dates}) AND t.event_date = s.event_date AND t.event_id = s.event_id"
+    if exclude is not None:
+        df = df.join(exclude, df[key] == exclude["_id"], "left_anti")  # AQE broadcasts the smaller side
+    condition = f"{_in_dates('t.event_date', dates)} AND t.event_date = s.event_date AND t.{key} = s.{key}"
     (DeltaTable.forPath(spark, uri).alias("t").merge(df.alias("s"), condition).whenNotMatchedInsertAll().execute())
 
 

@@ -1,7 +1,11 @@
-"""Pure DataFrame -> DataFrame transforms, shared by the stream (`foreachBatch`) and batch jobs.
+"""Pure DataFrame -> DataFrame transforms of Kafka records into envelope columns, shared by the stream
+(`foreachBatch`) and batch jobs.
 
-`parse_events` turns Kafka records into envelope columns plus an `envelope_ok` flag; `to_bronze` keeps every
-record as received; `to_silver` keeps the well-formed events, one row per `event_id`.
+`parse_events` turns Kafka records into envelope columns, `envelope_failures` (the `envelope.*` rules a record
+broke: not a JSON object of the envelope's types, a missing or malformed `event_id`, `event_type`,
+`occurred_at` or `payload`, no gateway stamp) and `record_id` (the `event_id` when it is usable, else the Kafka
+coordinates, so that every record has an identity). `mark_first` flags the first copy of each `record_id`;
+`to_bronze` keeps every record as received.
 """
 
 from pyspark.sql import Column, DataFrame, Window
@@ -22,22 +26,51 @@ ENVELOPE_SCHEMA = StructType(
         StructField("received_at", StringType()),
     ]
 )
+_CORRUPT = "_corrupt_record"
+_PARSE_SCHEMA = StructType([*ENVELOPE_SCHEMA.fields, StructField(_CORRUPT, StringType())])
 
 BRONZE_PARTITIONS = ["ingest_date"]
 SILVER_PARTITIONS = ["event_date", "event_type"]
+QUARANTINE_PARTITIONS = ["event_date"]
+FAILED_RULES = "failed_rules"
+FAILED_RULES_TYPE = "array<struct<rule:string,severity:string,message:string>>"
 _UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 _EVENT_TYPE = r"^[a-z][a-z0-9_.-]{0,127}$"
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+
+# The envelope rules: (id, message). Their severity is always `quarantine`.
+UNPARSEABLE = ("envelope.unparseable", "the record is not a JSON object with the envelope's field types")
+ENVELOPE_RULES = {
+    "event_id": ("envelope.event_id", "event_id is missing or not a lowercase UUID"),
+    "event_type": ("envelope.event_type", "event_type is missing or does not match ^[a-z][a-z0-9_.-]{0,127}$"),
+    "occurred_at": ("envelope.occurred_at", "occurred_at is missing or not an RFC 3339 timestamp with an offset"),
+    "payload": ("envelope.payload", "payload is missing or not a JSON object"),
+    "stamp": ("envelope.stamp", "tenant or received_at is missing: the record did not come through the gateway"),
+}
 
 
-def _ts(c: Column) -> Column:
-    return F.try_to_timestamp(c)
+def failure(rule: str, message: str, severity: str = "quarantine") -> Column:
+    """A one-element `failed_rules` array."""
+    return F.array(
+        F.struct(F.lit(rule).alias("rule"), F.lit(severity).alias("severity"), F.lit(message).alias("message"))
+    )
+
+
+def no_failures() -> Column:
+    return F.array().cast(FAILED_RULES_TYPE)
+
+
+def _matches(c: Column, pattern: str) -> Column:
+    return F.coalesce(c.rlike(pattern), F.lit(False))
 
 
 def parse_events(kafka: DataFrame) -> DataFrame:
-    """Kafka source rows (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`) -> envelope columns,
-    `raw` (the value as text), Kafka coordinates, and `envelope_ok`."""
+    """Kafka source rows (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`, and the optional
+    `batch_ts`) -> envelope columns, `raw` (the value as text), Kafka coordinates, `envelope_failures`,
+    `envelope_ok`, `unparseable` and `record_id`."""
     raw = F.col("value").cast("string")
-    env = F.from_json(raw, ENVELOPE_SCHEMA)
+    env = F.from_json(raw, _PARSE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
+    batch_ts = F.col("batch_ts") if "batch_ts" in kafka.columns else F.current_timestamp()
     parsed = kafka.select(
         env.alias("env"),
         raw.alias("raw"),
@@ -45,6 +78,7 @@ def parse_events(kafka: DataFrame) -> DataFrame:
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").alias("kafka_timestamp"),
+        batch_ts.alias("batch_ts"),
     ).select(
         "env.event_id",
         "env.event_type",
@@ -53,23 +87,50 @@ def parse_events(kafka: DataFrame) -> DataFrame:
         "env.key",
         "env.payload",
         "env.tenant",
-        _ts(F.col("env.occurred_at")).alias("occurred_at"),
-        _ts(F.col("env.received_at")).alias("received_at"),
+        F.when(_matches(F.col("env.occurred_at"), _RFC3339), F.try_to_timestamp(F.col("env.occurred_at"))).alias(
+            "occurred_at"
+        ),
+        F.try_to_timestamp(F.col("env.received_at")).alias("received_at"),
         "raw",
         "kafka_topic",
         "kafka_partition",
         "kafka_offset",
         "kafka_timestamp",
+        "batch_ts",
+        (
+            F.col("raw").isNull()
+            | F.col(f"env.{_CORRUPT}").isNotNull()
+            | ~F.coalesce(F.ltrim(F.col("raw")).startswith("{"), F.lit(False))
+        ).alias("unparseable"),
     )
-    ok = (
-        F.coalesce(F.col("event_id").rlike(_UUID), F.lit(False))
-        & F.coalesce(F.col("event_type").rlike(_EVENT_TYPE), F.lit(False))
-        & F.col("occurred_at").isNotNull()
-        & F.col("received_at").isNotNull()
-        & F.col("tenant").isNotNull()
-        & F.coalesce(F.col("payload").startswith("{"), F.lit(False))
+    id_ok = _matches(F.col("event_id"), _UUID)
+    checks = {
+        "event_id": id_ok,
+        "event_type": _matches(F.col("event_type"), _EVENT_TYPE),
+        "occurred_at": F.col("occurred_at").isNotNull(),
+        "payload": F.coalesce(F.col("payload").startswith("{"), F.lit(False)),
+        "stamp": F.col("tenant").isNotNull() & F.col("received_at").isNotNull(),
+    }
+    entries = [F.when(ok, no_failures()).otherwise(failure(*ENVELOPE_RULES[name])) for name, ok in checks.items()]
+    envelope_failures = F.when(F.col("unparseable"), failure(*UNPARSEABLE)).otherwise(F.concat(*entries))
+    coordinates = F.concat_ws("/", F.col("kafka_topic"), F.col("kafka_partition"), F.col("kafka_offset"))
+    return (
+        parsed.withColumn("envelope_failures", envelope_failures)
+        .withColumn("envelope_ok", F.size("envelope_failures") == 0)
+        .withColumn(
+            "record_id",
+            F.when(~F.col("unparseable") & id_ok, F.col("event_id")).otherwise(F.concat(F.lit("kafka:"), coordinates)),
+        )
     )
-    return parsed.withColumn("envelope_ok", ok)
+
+
+def mark_first(parsed: DataFrame) -> DataFrame:
+    """`is_first`: the first copy (earliest `received_at`, then Kafka position) of each `record_id` in the batch.
+    Later copies are duplicates (a client's retry): they stay in bronze and go nowhere else."""
+    first = Window.partitionBy("record_id").orderBy(
+        F.col("received_at").asc_nulls_last(), "kafka_partition", "kafka_offset"
+    )
+    return parsed.withColumn("is_first", F.row_number().over(first) == 1)
 
 
 def to_bronze(parsed: DataFrame) -> DataFrame:
@@ -85,29 +146,4 @@ def to_bronze(parsed: DataFrame) -> DataFrame:
         "kafka_partition",
         "kafka_offset",
         "kafka_timestamp",
-    )
-
-
-def to_silver(parsed: DataFrame) -> DataFrame:
-    """Well-formed events, one row per `event_id` (the first received), partitioned by `event_date`
-    (from `occurred_at`, UTC) and `event_type`."""
-    first = Window.partitionBy("event_id").orderBy("received_at", "kafka_partition", "kafka_offset")
-    return (
-        parsed.where("envelope_ok")
-        .withColumn("_n", F.row_number().over(first))
-        .where("_n = 1")
-        .select(
-            "event_id",
-            "event_type",
-            F.coalesce("schema_version", F.lit(1)).alias("schema_version"),
-            "occurred_at",
-            "source",
-            "key",
-            "payload",
-            "tenant",
-            "received_at",
-            F.to_date("occurred_at").alias("event_date"),
-            "kafka_partition",
-            "kafka_offset",
-        )
     )

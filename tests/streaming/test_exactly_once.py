@@ -1,43 +1,98 @@
-"""`write_batch` against real Delta tables: a replayed batch, or a re-sent event, commits nothing twice."""
+"""`write_batch` against real Delta tables and a real broker: a replayed batch, or a re-sent event, commits nothing
+twice; failing events reach the DQ-failure topic; a `fail` rule stops before silver and quarantine."""
 
 import uuid
 
+import orjson
 import pytest
 from deltalake import DeltaTable
 
-from streaming.job import table_schemas, write_batch
-from streaming.tables import BRONZE, SILVER, ensure_tables, table_uri
-from tests.streaming.test_transforms import kafka_rows, record
+from ingest.admin import create_topics
+from ingest.topics import TopicSpec
+from streaming.exceptions import DataQualityStop
+from streaming.job import BatchTarget, table_schemas, write_batch
+from streaming.tables import BRONZE, QUARANTINE, SILVER, ensure_tables, table_uri
+from tests.streaming.support import contracts, kafka_rows, record
+from tests.support import consume_until
 from weir.stack.lake import column
 
 pytestmark = pytest.mark.integration
 
 
-def ids(lake, table):
-    return column(table_uri(lake, table), "event_id")
+@pytest.fixture
+def target(spark, lake, kafka_bootstrap):
+    topic = f"test.failures.{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
+    rules = contracts()
+    ensure_tables(spark, lake, table_schemas(spark, rules))
+    return BatchTarget(lake, "t", rules, kafka_bootstrap, topic)
 
 
-def test_replaying_a_batch_and_resending_events_leaves_one_row_each(spark, lake):
-    ensure_tables(spark, lake, *table_schemas(spark))
-    first = [str(uuid.uuid4()) for _ in range(5)]
-    batch0 = kafka_rows(spark, [record(event_id=i) for i in first] + [b"garbage"])
-    write_batch(batch0, 0, lake=lake, app_id="t")
-    write_batch(batch0, 0, lake=lake, app_id="t")  # the same batch again, as after a crash before commit
-    assert sorted(ids(lake, SILVER)) == sorted(first)
-    assert len(ids(lake, BRONZE)) == 6
+def ids(lake, table, col="event_id"):
+    return column(table_uri(lake, table), col)
 
-    second = [str(uuid.uuid4()) for _ in range(3)]
-    batch1 = kafka_rows(spark, [record(event_id=i) for i in [*second, first[0], first[1]]])
-    result = write_batch(batch1, 1, lake=lake, app_id="t")
-    assert result.bronze_rows == 5
+
+def failures(consumer_factory, topic, want):
+    consumer = consumer_factory(topic)
+    seen = consume_until(consumer, lambda msgs: len(msgs) >= want, timeout_s=30)
+    return [(m.key().decode(), orjson.loads(m.value())) for m in seen]
+
+
+def test_replaying_a_batch_and_resending_events_leaves_one_row_each(spark, lake, target, consumer_factory):
+    good = [str(uuid.uuid4()) for _ in range(5)]
+    bad = str(uuid.uuid4())
+    values = [record(event_id=i, payload={"amount": 1}) for i in good]
+    batch0 = kafka_rows(spark, [*values, record(event_id=bad, payload={"amount": -1}), b"garbage"])
+    first = write_batch(batch0, 0, target)
+    again = write_batch(batch0, 0, target)  # the same batch again, as after a crash before Spark's commit
+    assert (first.silver_rows, first.quarantine_rows, first.failures_published) == (5, 2, 2)
+    assert again == first
+    assert sorted(ids(lake, SILVER)) == sorted(good)
+    assert len(ids(lake, BRONZE)) == 7
+    quarantined = ids(lake, QUARANTINE, "quarantine_id")
+    assert len(quarantined) == 2 and bad in quarantined
+
+    # A later batch re-sends two good events and the bad one: nothing new anywhere but bronze.
+    more = [str(uuid.uuid4()) for _ in range(3)]
+    resent = [record(event_id=i, payload={"amount": 1}) for i in [*more, good[0], good[1]]]
+    batch1 = kafka_rows(spark, [*resent, record(event_id=bad, payload={"amount": -1})], start=7)
+    result = write_batch(batch1, 1, target)
+    assert result.bronze_rows == 6
     silver = ids(lake, SILVER)
-    assert sorted(silver) == sorted(first + second)
-    assert len(silver) == len(set(silver))
-    assert len(ids(lake, BRONZE)) == 11
+    assert sorted(silver) == sorted(good + more) and len(silver) == len(set(silver))
+    assert len(ids(lake, QUARANTINE, "quarantine_id")) == 2
+    assert len(ids(lake, BRONZE)) == 13
+    # At-least-once: the replay and the re-sent bad event published again, keyed by event_id.
+    published = failures(consumer_factory, target.failures_topic, 5)
+    assert len(published) == 5
+    assert sum(key == bad for key, _ in published) == 3
 
 
-def test_an_empty_batch_writes_nothing(spark, lake):
-    ensure_tables(spark, lake, *table_schemas(spark))
+def test_an_event_in_quarantine_never_reaches_silver_later(spark, lake, target):
+    event_id = str(uuid.uuid4())
+    write_batch(kafka_rows(spark, [record(event_id=event_id, payload={"amount": 5000})]), 0, target)
+    write_batch(kafka_rows(spark, [record(event_id=event_id, payload={"amount": 5})], start=1), 1, target)
+    assert ids(lake, QUARANTINE, "quarantine_id") == [event_id]
+    assert event_id not in ids(lake, SILVER)
+
+
+def test_a_fail_rule_stops_the_batch_after_bronze_and_the_failure_topic(spark, lake, target, consumer_factory):
+    poison, fine = str(uuid.uuid4()), str(uuid.uuid4())
+    batch = kafka_rows(
+        spark, [record(event_id=fine, payload={"amount": 1}), record(event_id=poison, payload={"flag": "poison"})]
+    )
+    with pytest.raises(DataQualityStop) as stop:
+        write_batch(batch, 0, target)
+    assert stop.value.rule == "no-poison" and stop.value.event_id == poison
+    assert "no-poison" in str(stop.value) and poison in str(stop.value)
+    assert len(ids(lake, BRONZE)) == 2
+    assert ids(lake, SILVER) == [] and ids(lake, QUARANTINE, "quarantine_id") == []
+    [(key, message)] = failures(consumer_factory, target.failures_topic, 1)
+    assert key == poison
+    assert {r["rule"] for r in message["failed_rules"]} >= {"no-poison"}
+
+
+def test_an_empty_batch_writes_nothing(spark, lake, target):
     version = DeltaTable(table_uri(lake, BRONZE)).version()
-    assert write_batch(kafka_rows(spark, []), 0, lake=lake, app_id="t").bronze_rows == 0
+    assert write_batch(kafka_rows(spark, []), 0, target).bronze_rows == 0
     assert DeltaTable(table_uri(lake, BRONZE)).version() == version

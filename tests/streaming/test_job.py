@@ -4,39 +4,29 @@ import uuid
 
 import orjson
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
-from ingest.topics import EVENTS_TOPIC
+from ingest.admin import create_topics
+from ingest.topics import TopicSpec
 from streaming.job import start_query
 from streaming.settings import StreamSettings
-from streaming.tables import BRONZE, SILVER, table_uri
-from tests.streaming.test_transforms import record
-from weir.stack.lake import read_rows
+from streaming.tables import BRONZE, QUARANTINE, SILVER, table_uri
+from tests.streaming.support import CONTRACTS_DIR, record
+from weir.stack.lake import column, read_rows
 
 pytestmark = pytest.mark.integration
 
 
-def _end_offsets(bootstrap: str) -> str:
-    """Spark's startingOffsets JSON for the topic's current ends: the query reads only what this test adds,
-    whatever other tests left on the shared topic."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"offsets-{uuid.uuid4()}"})
-    try:
-        partitions = consumer.list_topics(EVENTS_TOPIC, timeout=10).topics[EVENTS_TOPIC].partitions
-        ends = {
-            str(p): consumer.get_watermark_offsets(TopicPartition(EVENTS_TOPIC, p), timeout=10)[1] for p in partitions
-        }
-    finally:
-        consumer.close()
-    return orjson.dumps({EVENTS_TOPIC: ends}).decode()
-
-
-def test_the_query_moves_kafka_records_into_bronze_and_silver(spark, kafka_bootstrap, producer_factory, tmp_path):
-    starting = _end_offsets(kafka_bootstrap)
+def test_the_query_routes_kafka_records_into_bronze_silver_and_quarantine(
+    spark, kafka_bootstrap, producer_factory, tmp_path
+):
+    topic = f"test.events.{uuid.uuid4().hex[:8]}"
+    failures_topic = f"test.failures.{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 2), TopicSpec(failures_topic, 1)])
     producer = producer_factory()
     wanted = [str(uuid.uuid4()) for _ in range(20)]
     for event_id in wanted:
-        producer.produce(EVENTS_TOPIC, key=event_id.encode(), value=record(event_id=event_id))
-    producer.produce(EVENTS_TOPIC, value=b"\x00not json")
+        producer.produce(topic, key=event_id.encode(), value=record(event_id=event_id))
+    producer.produce(topic, value=b"\x00not json")
     assert producer.flush(10) == 0
 
     settings = StreamSettings(
@@ -44,17 +34,22 @@ def test_the_query_moves_kafka_records_into_bronze_and_silver(spark, kafka_boots
         kafka_bootstrap=kafka_bootstrap,
         spark_jars_dir=tmp_path / "unused",
         max_offsets_per_trigger=7,
-        starting_offsets=starting,
+        events_topic=topic,
+        failures_topic=failures_topic,
+        contracts_dir=CONTRACTS_DIR,
     )
+    batches = []
     for _ in range(2):  # the second run resumes from the checkpoint and finds nothing new
-        query = start_query(spark, settings, available_now=True)
+        query = start_query(spark, settings, available_now=True, on_batch=batches.append)
         assert query.awaitTermination(180), "the availableNow query did not finish in 180 s"
         assert query.exception() is None
 
+    assert len(batches) >= 3  # 21 records, at most 7 per trigger
     silver = read_rows(table_uri(settings.lake, SILVER))
-    mine = [r for r in silver if r["event_id"] in set(wanted)]
-    assert sorted(r["event_id"] for r in mine) == sorted(wanted)
-    assert all(orjson.loads(r["payload"]) == {"amount": 1.5, "items": [1, 2]} for r in mine)
+    assert sorted(r["event_id"] for r in silver) == sorted(wanted)
+    assert all(orjson.loads(r["payload"]) == {"amount": 1.5, "items": [1, 2]} for r in silver)
     bronze = read_rows(table_uri(settings.lake, BRONZE), ["event_id", "raw"])
-    assert sum(r["event_id"] in set(wanted) for r in bronze) == 20
-    assert any(r["raw"] is not None and r["raw"].endswith("not json") for r in bronze)
+    assert len(bronze) == 21
+    [garbage] = column(table_uri(settings.lake, QUARANTINE), "raw")
+    assert garbage == "\x00not json"
+    assert sum(b.bronze_rows for b in batches) == 21

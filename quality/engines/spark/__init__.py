@@ -40,8 +40,12 @@ FAILURES = "dq_failures"
 FAILURE_TYPE = "array<struct<rule:string,severity:string,message:string>>"
 
 
-def _now(now: datetime | None) -> Column | None:
-    return F.lit(now).cast("timestamp") if now is not None else None
+def _now(now: datetime | Column | None) -> Column | None:
+    """The instant time rules compare with: a datetime, or a Column (a stream's batch timestamp, so that a
+    replayed micro-batch gets the same verdicts); None means `current_timestamp()`."""
+    if now is None or isinstance(now, Column):
+        return now
+    return F.lit(now).cast("timestamp")
 
 
 def _failures(fields: Fields, rules: Sequence[CompiledRule]) -> Column:
@@ -76,7 +80,11 @@ def _project(df: DataFrame, fields: Fields, failures: Column, column: str) -> Da
 
 
 def with_dq_failures(
-    df: DataFrame, rules: Sequence[CompiledRule], *, now: datetime | None = None, column: str = FAILURES
+    df: DataFrame,
+    rules: Sequence[CompiledRule],
+    *,
+    now: datetime | Column | None = None,
+    column: str = FAILURES,
 ) -> DataFrame:
     """`df` plus `column`: the rules each row broke, in the order of `rules`."""
     fields = Fields(df, _now(now))
@@ -89,7 +97,7 @@ def with_contract_failures(
     *,
     default: CompiledContract | None = None,
     event_type: str = "event_type",
-    now: datetime | None = None,
+    now: datetime | Column | None = None,
     column: str = FAILURES,
 ) -> DataFrame:
     """`df` plus `column`, each row checked against the contract of its `event_type` (else `default`)."""
