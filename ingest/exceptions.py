@@ -15,3 +15,22 @@ class BrokerUnavailable(IngestError):
 
 class ProducerClosed(IngestError):
     """The producer was closed (the process is shutting down)."""
+
+
+class InvalidFailureRecord(IngestError):
+    """A message on the DQ-failure topic is not a failure record of ../shared/CONTRACT.md.
+
+    `where` names the Kafka position (`topic/partition@offset`) when the message came from Kafka."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.reason = message
+        self.where = where
+
+
+class InvalidFailureFilter(IngestError, ValueError):
+    """A failure-subscription filter is not valid (an unknown severity, an empty pattern)."""
+
+
+class TopicNotFound(IngestError):
+    """The topic to read does not exist on the cluster."""

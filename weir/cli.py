@@ -6,13 +6,18 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.exceptions import ConfigError
 from ingest.exceptions import IngestError
+from ingest.topics import DQ_FAILURES_TOPIC
 from quality.exceptions import QualityError
 from streaming.exceptions import StreamingError
 from weir.exceptions import WeirError
 from weir.stack.paths import REPO_ROOT
+
+if TYPE_CHECKING:
+    from ingest.failures import FailureRecord
 
 
 def _up(_: argparse.Namespace) -> int:
@@ -83,6 +88,58 @@ def _topics_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _failures_tail(args: argparse.Namespace) -> int:
+    from ingest.failures import FailureSubscriber
+    from weir.stack.local import Stack
+
+    bootstrap = args.bootstrap or Stack.from_env().bootstrap
+    subscriber = FailureSubscriber(
+        bootstrap,
+        topic=args.topic,
+        event_types=args.event_type,
+        rules=args.rule,
+        tenants=args.tenant,
+        min_severity=args.severity,
+        from_beginning=args.from_beginning,
+        on_malformed=lambda exc: print(f"weir failures tail: skipped {exc}", file=sys.stderr),
+    )
+    try:
+        with subscriber:
+            start = "the beginning" if args.from_beginning else "now"
+            print(f"tailing {args.topic} on {bootstrap} from {start} (Ctrl-C stops)", file=sys.stderr, flush=True)
+            for record in subscriber.records(timeout_s=args.timeout, max_records=args.max):
+                print(_failure_line(record, as_json=args.json), flush=True)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:  # `weir failures tail | head`: the reader left; no error at exit flushing stdout
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def _failure_line(record: "FailureRecord", *, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(record.as_message(), ensure_ascii=False, separators=(",", ":"))
+    rules = "; ".join(f"{r.rule} [{r.severity}] {r.message}" for r in record.failed_rules)
+    when = record.detected_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    where = f"{record.event_type or '-'} {record.event_id or '-'} tenant={record.tenant or '-'}"
+    raw = f" raw={record.raw[:80]!r}" if record.raw is not None else ""
+    return f"{when} {record.stage:<8} {where}  {rules}{raw}"
+
+
 def _contracts_dir(arg: str | None) -> Path:
     return Path(arg or os.environ.get("WEIR_CONTRACTS_DIR") or REPO_ROOT / "contracts")
 
@@ -143,6 +200,40 @@ def _rules_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_failures_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    failures = sub.add_parser("failures", help="data-quality failures (the DQ-failure topic)").add_subparsers(
+        dest="failures_cmd", required=True
+    )
+    p = failures.add_parser(
+        "tail",
+        help="print failures as they are published, one line each",
+        description="Print DQ failures from the failure topic, one line each (JSON lines with --json). Filters "
+        "combine with AND; a filter's values are alternatives. Redelivered duplicates (same event_id) are dropped.",
+    )
+    p.add_argument("--bootstrap", default=None, help="default: WEIR_KAFKA_BOOTSTRAP or the local broker")
+    p.add_argument("--topic", default=DQ_FAILURES_TOPIC, help=f"default: {DQ_FAILURES_TOPIC}")
+    p.add_argument(
+        "--event-type", action="extend", nargs="+", default=[], metavar="T", help="only these types (`order.*` ok)"
+    )
+    p.add_argument(
+        "--rule",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="R",
+        help="only events that broke one of these rules (`envelope.*` ok)",
+    )
+    p.add_argument("--tenant", action="extend", nargs="+", default=[], metavar="T", help="only these tenants")
+    p.add_argument(
+        "--severity", choices=["warn", "quarantine", "fail"], default=None, help="only rules of at least this severity"
+    )
+    p.add_argument("--from-beginning", action="store_true", help="start at the oldest retained failure, not now")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, in the topic's format")
+    p.add_argument("--max", type=_positive_int, default=None, metavar="N", help="exit after N failures")
+    p.add_argument("--timeout", type=_positive_float, default=None, metavar="S", help="exit after S seconds idle")
+    p.set_defaults(fn=_failures_tail)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="weir", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
@@ -174,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replication-factor", type=int, default=1)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the cluster")
     p.set_defaults(fn=_topics_create)
+
+    _add_failures_parser(sub)
 
     rules = sub.add_parser("rules", help="the data-quality rule catalog and contracts").add_subparsers(
         dest="rules_cmd", required=True

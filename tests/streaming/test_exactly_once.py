@@ -50,7 +50,8 @@ def test_replaying_a_batch_and_resending_events_leaves_one_row_each(spark, lake,
     assert sorted(ids(lake, SILVER)) == sorted(good)
     assert len(ids(lake, BRONZE)) == 7
     quarantined = ids(lake, QUARANTINE, "quarantine_id")
-    assert len(quarantined) == 2 and bad in quarantined
+    assert len(quarantined) == 2
+    assert bad in quarantined
 
     # A later batch re-sends two good events and the bad one: nothing new anywhere but bronze.
     more = [str(uuid.uuid4()) for _ in range(3)]
@@ -59,7 +60,8 @@ def test_replaying_a_batch_and_resending_events_leaves_one_row_each(spark, lake,
     result = write_batch(batch1, 1, target)
     assert result.bronze_rows == 6
     silver = ids(lake, SILVER)
-    assert sorted(silver) == sorted(good + more) and len(silver) == len(set(silver))
+    assert sorted(silver) == sorted(good + more)
+    assert len(silver) == len(set(silver))
     assert len(ids(lake, QUARANTINE, "quarantine_id")) == 2
     assert len(ids(lake, BRONZE)) == 13
     # At-least-once: the replay and the re-sent bad event published again, keyed by event_id.
@@ -83,10 +85,13 @@ def test_a_fail_rule_stops_the_batch_after_bronze_and_the_failure_topic(spark, l
     )
     with pytest.raises(DataQualityStop) as stop:
         write_batch(batch, 0, target)
-    assert stop.value.rule == "no-poison" and stop.value.event_id == poison
-    assert "no-poison" in str(stop.value) and poison in str(stop.value)
+    assert stop.value.rule == "no-poison"
+    assert stop.value.event_id == poison
+    assert "no-poison" in str(stop.value)
+    assert poison in str(stop.value)
     assert len(ids(lake, BRONZE)) == 2
-    assert ids(lake, SILVER) == [] and ids(lake, QUARANTINE, "quarantine_id") == []
+    assert ids(lake, SILVER) == []
+    assert ids(lake, QUARANTINE, "quarantine_id") == []
     [(key, message)] = failures(consumer_factory, target.failures_topic, 1)
     assert key == poison
     assert {r["rule"] for r in message["failed_rules"]} >= {"no-poison"}

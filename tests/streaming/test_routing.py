@@ -63,7 +63,8 @@ def test_each_event_names_every_rule_it_broke_and_gets_its_outcome(routed):
         "late": "silver",
     }
     [garbage] = [r for r in rows.values() if r.record_id.startswith("kafka:")]
-    assert garbage.outcome == "quarantine" and [f.rule for f in garbage.failed_rules] == ["envelope.unparseable"]
+    assert garbage.outcome == "quarantine"
+    assert [f.rule for f in garbage.failed_rules] == ["envelope.unparseable"]
 
 
 def test_silver_holds_first_copies_with_their_warnings_and_dates_by_occurred_at(routed):
@@ -82,7 +83,8 @@ def test_quarantine_keeps_the_failed_rules_and_an_id_for_every_record(routed):
     assert {i["quar"], i["both"], i["version"], i["fail"]} < set(quarantine)
     assert len(quarantine) == 5
     [garbage] = [r for qid, r in quarantine.items() if qid.startswith("kafka:")]
-    assert garbage.raw == "\x00garbage" and garbage.event_date == dt.date(2026, 11, 25)
+    assert garbage.raw == "\x00garbage"
+    assert garbage.event_date == dt.date(2026, 11, 25)
     assert [(f.rule, f.severity) for f in quarantine[i["quar"]].failed_rules] == [("amount-in-range", "quarantine")]
 
 
@@ -90,7 +92,8 @@ def test_failure_messages_follow_the_contract_format(routed):
     i, df = routed
     messages = {m.key.decode(): orjson.loads(m.value) for m in to_failure_messages(df).collect()}
     failing = {i[n] for n in ("warn", "quar", "both", "version", "other", "fail")}
-    assert failing < set(messages) and len(messages) == len(failing) + 1
+    assert failing < set(messages)
+    assert len(messages) == len(failing) + 1
     warn = messages[i["warn"]]
     assert set(warn) == {
         "event_id",
@@ -102,12 +105,18 @@ def test_failure_messages_follow_the_contract_format(routed):
         "detected_at",
         "raw",
     }
-    assert warn["event_id"] == i["warn"] and warn["event_type"] == "shop.order" and warn["tenant"] == "acme"
-    assert warn["stage"] == "stream" and warn["raw"] is None
+    assert warn["event_id"] == i["warn"]
+    assert warn["event_type"] == "shop.order"
+    assert warn["tenant"] == "acme"
+    assert warn["stage"] == "stream"
+    assert warn["raw"] is None
     assert warn["failed_rules"] == [
         {"rule": "note-trimmed", "severity": "warn", "message": warn["failed_rules"][0]["message"]}
     ]
-    assert warn["event"]["payload"] == {"amount": 10, "note": "  "} and warn["event"]["event_id"] == i["warn"]
+    assert warn["event"]["payload"] == {"amount": 10, "note": "  "}
+    assert warn["event"]["event_id"] == i["warn"]
     assert dt.datetime.fromisoformat(warn["detected_at"]).tzinfo is not None
     [garbage] = [m for k, m in messages.items() if k.startswith("kafka:")]
-    assert garbage["event"] is None and garbage["raw"] == "\x00garbage" and garbage["event_id"] is None
+    assert garbage["event"] is None
+    assert garbage["raw"] == "\x00garbage"
+    assert garbage["event_id"] is None
