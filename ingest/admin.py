@@ -13,6 +13,7 @@ from ingest.exceptions import BrokerUnavailable
 from ingest.topics import TopicSpec
 
 _log = logging.getLogger("ingest.admin.librdkafka")
+_log.addHandler(logging.NullHandler())  # reconnect chatter reaches only apps that configure logging
 
 
 def admin_client(bootstrap: str) -> AdminClient:

@@ -60,9 +60,22 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    from streaming.runner import run
+    from pydantic import ValidationError
 
-    return run(available_now=args.available_now)
+    from streaming.runner import run
+    from streaming.settings import StreamSettings
+
+    flags = {
+        "trigger_seconds": args.trigger_seconds,
+        "max_offsets_per_trigger": args.max_offsets_per_trigger,
+        "shuffle_partitions": args.shuffle_partitions,
+    }
+    try:
+        settings = StreamSettings(**{k: v for k, v in flags.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise WeirError(f"bad streaming settings: {problems}") from exc
+    return run(settings, available_now=args.available_now)
 
 
 def _jars(_: argparse.Namespace) -> int:
@@ -256,6 +269,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_gateway)
     p = sub.add_parser("stream", help="run the streaming job in the foreground")
     p.add_argument("--available-now", action="store_true", help="process what is in Kafka now, then exit")
+    p.add_argument("--trigger-seconds", type=float, default=None, help="micro-batch interval (WEIR_TRIGGER_SECONDS, 2)")
+    p.add_argument(
+        "--max-offsets-per-trigger",
+        type=int,
+        default=None,
+        help="most Kafka records per micro-batch (WEIR_MAX_OFFSETS_PER_TRIGGER, 500000)",
+    )
+    p.add_argument(
+        "--shuffle-partitions", type=int, default=None, help="Spark shuffle partitions (WEIR_SHUFFLE_PARTITIONS, 2)"
+    )
     p.set_defaults(fn=_stream)
     sub.add_parser("jars", help="fetch the JVM jars with Maven into $WEIR_HOME/jars (cached)").set_defaults(fn=_jars)
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_cmd", required=True)
