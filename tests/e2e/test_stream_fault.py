@@ -5,6 +5,7 @@ quarantine, every failing event published."""
 import os
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -135,3 +136,40 @@ def test_kill_9_mid_load_then_restart_loses_and_duplicates_nothing(kafka_bootstr
     consumer.close()
     assert set(bad) <= keys
     assert len(keys) == BAD + GARBAGE
+
+
+def test_a_fail_rule_stops_weir_stream_with_the_rule_and_event_named(kafka_bootstrap, jars_home, tmp_path):
+    topic, failures_topic = (f"poison.{name}.{uuid.uuid4().hex[:8]}" for name in ("events", "failures"))
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 1), TopicSpec(failures_topic, 1)])
+    poison = str(uuid.uuid4())
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    producer.produce(topic, value=record(payload={"amount": 1}))
+    producer.produce(topic, value=record(event_id=poison, payload={"amount": 1, "flag": "poison"}))
+    assert producer.flush(10) == 0
+    home = Home(tmp_path / "home").ensure()
+    env = {
+        **os.environ,
+        "WEIR_HOME": str(home.root),
+        "WEIR_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "WEIR_EVENTS_TOPIC": topic,
+        "WEIR_FAILURES_TOPIC": failures_topic,
+        "WEIR_CONTRACTS_DIR": str(CONTRACTS_DIR),
+        "WEIR_STREAM_METRICS_PORT": str(free_port()),
+        "WEIR_SPARK_JARS_DIR": str(jars_home.jars / "spark"),
+        "WEIR_SPARK_DRIVER_MEMORY": "1g",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "weir", "stream", "--available-now"],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    log = done.stdout + done.stderr
+    assert f"data-quality rule 'no-poison' (severity fail) broke on event {poison} of type shop.order" in log
+    lake = str(home.lake_uri)
+    assert len(column(f"{lake}/bronze/events", "kafka_offset")) == 2  # bronze has the batch...
+    assert column(f"{lake}/silver/events", "event_id") == []  # ...silver does not: the line stopped
