@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any
 
 from prometheus_client import start_http_server
+from pyspark.errors import StreamingQueryException
 
 from streaming.exceptions import DataQualityStop
 from streaming.job import BatchResult, start_query
@@ -88,7 +89,10 @@ def run(settings: StreamSettings | None = None, *, available_now: bool = False) 
         monitor.start()
         log.info("streaming %s -> %s (checkpoint %s)", settings.events_topic, settings.lake, settings.checkpoint)
         while query.isActive:
-            query.awaitTermination(0.5)
+            try:
+                query.awaitTermination(0.5)
+            except StreamingQueryException:
+                break  # the query failed: `query.exception()` below has the reason
             if stop.is_set() and not query.status["isTriggerActive"]:
                 _quiet_stop(spark)
                 query.stop()
