@@ -10,6 +10,7 @@ does Spark commit the batch's offsets, so a crash at any point replays the batch
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -103,6 +104,7 @@ class BatchTarget:
     contracts: Mapping[str, CompiledContract]
     kafka_bootstrap: str
     failures_topic: str
+    parallel: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,35 +195,56 @@ def publish_failures(df: DataFrame, bootstrap: str, topic: str) -> None:
     )
 
 
+def _run(tasks: list[Callable[[], object]], parallel: bool) -> None:
+    """Run `tasks`; in threads when `parallel` (each is its own Spark job or Delta commit, and their driver-side
+    work, such as reading a table's log or committing, overlaps). Every task finishes; the first error is raised."""
+    if not parallel or len(tasks) < 2:
+        for task in tasks:
+            task()
+        return
+    with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="weir-write") as pool:
+        futures = [pool.submit(task) for task in tasks]
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
 def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
-    """One micro-batch (or a replay of one) into bronze, the DQ-failure topic, quarantine and silver."""
+    """One micro-batch (or a replay of one) into bronze, the DQ-failure topic, quarantine and silver. The writes
+    are independent of each other (each is idempotent, and a record is either a silver or a quarantine candidate),
+    so they run concurrently; a `fail` rule lets only bronze and the failure topic happen."""
     started = time.perf_counter()
     spark = batch.sparkSession
     routed = route(mark_first(parse_events(batch)), target.contracts).persist()
+    by_rule: dict[tuple[str, str, str], int] = {}
     try:
         stats = _stats(routed)
         if not stats.total:
             return BatchResult(batch_id, 0, 0, 0, 0, 0, None)
-        by_rule = _failures_by_rule(routed) if stats.failing else {}
-        append_idempotent(to_bronze(routed), table_uri(target.lake, BRONZE), target.app_id, batch_id)
-        if stats.failing:
-            publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
-        if stats.fails:
-            _raise_fail(routed, stats.fails)
         silver_uri, quarantine_uri = table_uri(target.lake, SILVER), table_uri(target.lake, QUARANTINE)
-        if stats.quarantine:
-            silver_ids = ids_in(spark, silver_uri, KEYS[SILVER], stats.quarantine_dates)
-            merge_new(
-                spark,
-                to_quarantine(routed),
-                quarantine_uri,
-                KEYS[QUARANTINE],
-                stats.quarantine_dates,
-                exclude=silver_ids,
-            )
-        if stats.silver:
+
+        def bronze() -> None:
+            append_idempotent(to_bronze(routed), table_uri(target.lake, BRONZE), target.app_id, batch_id)
+
+        def failures() -> None:
+            by_rule.update(_failures_by_rule(routed))
+            publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
+
+        def quarantine() -> None:
+            dates = stats.quarantine_dates
+            silver_ids = ids_in(spark, silver_uri, KEYS[SILVER], dates)
+            merge_new(spark, to_quarantine(routed), quarantine_uri, KEYS[QUARANTINE], dates, exclude=silver_ids)
+
+        def silver() -> None:
             quarantined = ids_in(spark, quarantine_uri, KEYS[QUARANTINE], stats.silver_dates)
             merge_new(spark, to_silver(routed), silver_uri, KEYS[SILVER], stats.silver_dates, exclude=quarantined)
+
+        first: list[Callable[[], object]] = [bronze, *([failures] if stats.failing else [])]
+        if stats.fails:
+            _run(first, target.parallel)
+            _raise_fail(routed, stats.fails)
+        tables = [*([quarantine] if stats.quarantine else []), *([silver] if stats.silver else [])]
+        _run([*first, *tables], target.parallel)
     finally:
         routed.unpersist()
     result = BatchResult(
@@ -279,7 +302,12 @@ def start_query(
     if settings.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
     target = BatchTarget(
-        settings.lake, settings.stream_app_id, contracts, settings.kafka_bootstrap, settings.failures_topic
+        settings.lake,
+        settings.stream_app_id,
+        contracts,
+        settings.kafka_bootstrap,
+        settings.failures_topic,
+        settings.parallel_writes,
     )
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:

@@ -28,6 +28,7 @@ class StreamSettings(BaseSettings):
     events_topic: str = EVENTS_TOPIC
     failures_topic: str = DQ_FAILURES_TOPIC
     contracts_dir: Path | None = None
+    parallel_writes: bool = True
 
     @property
     def lake(self) -> str:
