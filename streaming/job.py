@@ -209,13 +209,26 @@ def _run(tasks: list[Callable[[], object]], parallel: bool) -> None:
         future.result()
 
 
+def prepare(kafka: DataFrame, contracts: Mapping[str, CompiledContract]) -> DataFrame:
+    """Kafka records -> parsed and routed rows (`parse_events`, then `route`): projections only, valid on a
+    streaming DataFrame. The stream applies it once, to the streaming DataFrame, so the plan of the contracts'
+    rules is built and analysed once per query rather than once per micro-batch."""
+    return route(parse_events(kafka), contracts)
+
+
 def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
-    """One micro-batch (or a replay of one) into bronze, the DQ-failure topic, quarantine and silver. The writes
-    are independent of each other (each is idempotent, and a record is either a silver or a quarantine candidate),
-    so they run concurrently; a `fail` rule lets only bronze and the failure topic happen."""
+    """One micro-batch of Kafka records (or a replay of one) into bronze, the DQ-failure topic, quarantine and
+    silver."""
+    return write_prepared(prepare(batch, target.contracts), batch_id, target)
+
+
+def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
+    """One micro-batch of `prepare`d rows into bronze, the DQ-failure topic, quarantine and silver. The writes are
+    independent of each other (each is idempotent, and a record is either a silver or a quarantine candidate), so
+    they run concurrently; a `fail` rule lets only bronze and the failure topic happen."""
     started = time.perf_counter()
-    spark = batch.sparkSession
-    routed = route(mark_first(parse_events(batch)), target.contracts).persist()
+    spark = prepared.sparkSession
+    routed = mark_first(prepared).persist()
     by_rule: dict[tuple[str, str, str], int] = {}
     try:
         stats = _stats(routed)
@@ -311,7 +324,7 @@ def start_query(
     )
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
-        result = write_batch(batch, batch_id, target)
+        result = write_prepared(batch, batch_id, target)
         log.info(
             "batch %d: %d records; %d to silver, %d to quarantine, %d failures published, %d duplicates",
             batch_id,
@@ -326,7 +339,7 @@ def start_query(
 
     # `current_timestamp()` in a streaming plan is the micro-batch's timestamp, kept in the offset log: a replayed
     # batch sees the same instant, so time rules give the same verdicts.
-    source = reader.load().withColumn("batch_ts", F.current_timestamp())
+    source = prepare(reader.load().withColumn("batch_ts", F.current_timestamp()), contracts)
     writer = (
         source.writeStream.queryName("weir-events")
         .option("checkpointLocation", settings.checkpoint)
