@@ -9,10 +9,12 @@ does Spark commit the batch's offsets, so a crash at any point replays the batch
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -47,8 +49,7 @@ from streaming.tables import (
     SILVER,
     append_idempotent,
     ensure_tables,
-    ids_in,
-    merge_new,
+    insert_new,
     table_uri,
 )
 from streaming.transforms import FAILED_RULES, mark_first, parse_events, to_bronze
@@ -244,13 +245,28 @@ def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> B
             publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
 
         def quarantine() -> None:
-            dates = stats.quarantine_dates
-            silver_ids = ids_in(spark, silver_uri, KEYS[SILVER], dates)
-            merge_new(spark, to_quarantine(routed), quarantine_uri, KEYS[QUARANTINE], dates, exclude=silver_ids)
+            insert_new(
+                spark,
+                to_quarantine(routed),
+                quarantine_uri,
+                KEYS[QUARANTINE],
+                stats.quarantine_dates,
+                app_id=target.app_id,
+                version=batch_id,
+                exclude=[(silver_uri, KEYS[SILVER])],
+            )
 
         def silver() -> None:
-            quarantined = ids_in(spark, quarantine_uri, KEYS[QUARANTINE], stats.silver_dates)
-            merge_new(spark, to_silver(routed), silver_uri, KEYS[SILVER], stats.silver_dates, exclude=quarantined)
+            insert_new(
+                spark,
+                to_silver(routed),
+                silver_uri,
+                KEYS[SILVER],
+                stats.silver_dates,
+                app_id=target.app_id,
+                version=batch_id,
+                exclude=[(quarantine_uri, KEYS[QUARANTINE])],
+            )
 
         first: list[Callable[[], object]] = [bronze, *([failures] if stats.failing else [])]
         if stats.fails:
@@ -294,6 +310,19 @@ def load_stream_contracts(settings: StreamSettings) -> dict[str, CompiledContrac
         raise ContractsError(f"the stream's contracts are broken:\n{exc}") from exc
 
 
+def checkpoint_app_id(settings: StreamSettings) -> str:
+    """The `txnAppId` of this query's idempotent writes: the configured app id plus a random part kept in the
+    checkpoint. A new checkpoint (a reset, a new deployment) restarts batch ids at 0; with the same `txnAppId`
+    Delta would silently skip every append until the batch ids passed the old ones."""
+    marker = Path(settings.checkpoint) / "weir-app-id"
+    if marker.is_file():
+        return marker.read_text().strip()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    app_id = f"{settings.stream_app_id}-{uuid.uuid4()}"
+    marker.write_text(app_id + "\n")
+    return app_id
+
+
 def start_query(
     spark: SparkSession,
     settings: StreamSettings,
@@ -316,7 +345,7 @@ def start_query(
         reader = reader.option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
     target = BatchTarget(
         settings.lake,
-        settings.stream_app_id,
+        checkpoint_app_id(settings),
         contracts,
         settings.kafka_bootstrap,
         settings.failures_topic,

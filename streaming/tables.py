@@ -1,9 +1,10 @@
 """The Delta tables the stream writes: where they live, their creation, and the exactly-once writes.
 
 bronze: an append per micro-batch made idempotent by `txnAppId`/`txnVersion` (a replayed batch is skipped).
-silver and quarantine: insert-only MERGEs on the event's id (a replayed batch, or the same event posted again,
-inserts nothing), restricted to the `event_date` partitions the batch touches so a MERGE does not scan the
-whole table. An id already in the other table is left out, so an event is in silver or in quarantine, never both.
+silver and quarantine: insert-only on the event's id (`insert_new`: a left anti join against the ids of the
+`event_date` partitions the batch touches, then an append made idempotent like bronze's), so a replayed batch,
+or the same event posted again, inserts nothing. An id already in the other table is left out too, so an event
+is in silver or in quarantine, never both.
 """
 
 from collections.abc import Iterable
@@ -55,24 +56,48 @@ def ids_in(spark: SparkSession, uri: str, key: str, dates: Iterable[date]) -> Da
     return spark.read.format("delta").load(uri).where(_in_dates("event_date", dates)).select(F.col(key).alias("_id"))
 
 
-def merge_new(
+def insert_new(
     spark: SparkSession,
     df: DataFrame,
     uri: str,
     key: str,
     dates: Iterable[date],
     *,
-    exclude: DataFrame | None = None,
+    app_id: str,
+    version: int,
+    exclude: Iterable[tuple[str, str]] = (),
 ) -> None:
-    """Insert the rows of `df` whose `key` is not yet in the table (within `dates`, the batch's `event_date`s)
-    nor in `exclude` (a DataFrame of `_id`)."""
+    """Append the rows of `df` whose `key` is neither in the table (within `dates`, the batch's `event_date`s)
+    nor in the `exclude` tables (`(uri, key)` pairs, same dates), once: the append carries `txnAppId`/`txnVersion`,
+    so a replayed batch is skipped by Delta rather than checked again.
+
+    This is an insert-only MERGE done by hand: a left anti join against the ids of the touched partitions, then
+    an idempotent append (one Spark job and one commit instead of MERGE's nine or so jobs). It relies on the
+    stream being the only writer of the table; a second writer (a backfill) must write with a MERGE."""
+    dates = [d for d in dates if d is not None]
+    if not dates:
+        return
+    existing = ids_in(spark, uri, key, dates)
+    for other_uri, other_key in exclude:
+        existing = existing.unionByName(ids_in(spark, other_uri, other_key, dates))
+    new = df.join(existing, df[key] == existing["_id"], "left_anti")
+    append_idempotent(new, uri, app_id, version)
+
+
+def merge_new(
+    spark: SparkSession,
+    df: DataFrame,
+    uri: str,
+    key: str,
+    dates: Iterable[date],
+) -> None:
+    """Insert the rows of `df` whose `key` is not yet in the table (within `dates`) with an insert-only MERGE:
+    for writers that are not the table's only writer (Delta detects a conflicting concurrent commit)."""
     from delta.tables import DeltaTable
 
     dates = [d for d in dates if d is not None]
     if not dates:
         return
-    if exclude is not None:
-        df = df.join(exclude, df[key] == exclude["_id"], "left_anti")  # AQE broadcasts the smaller side
     condition = f"{_in_dates('t.event_date', dates)} AND t.event_date = s.event_date AND t.{key} = s.{key}"
     (DeltaTable.forPath(spark, uri).alias("t").merge(df.alias("s"), condition).whenNotMatchedInsertAll().execute())
 

@@ -53,3 +53,14 @@ def test_the_query_routes_kafka_records_into_bronze_silver_and_quarantine(
     [garbage] = column(table_uri(settings.lake, QUARANTINE), "raw")
     assert garbage == "\x00not json"
     assert sum(b.bronze_rows for b in batches) == 21
+
+
+def test_the_write_app_id_belongs_to_the_checkpoint(tmp_path):
+    """A reset checkpoint restarts batch ids at 0: a new txnAppId keeps Delta from skipping its appends."""
+    from streaming.job import checkpoint_app_id
+
+    first = StreamSettings(home=tmp_path, checkpoint_dir=tmp_path / "cp")
+    assert checkpoint_app_id(first) == checkpoint_app_id(first)  # a restart keeps it
+    assert checkpoint_app_id(first).startswith("weir-stream-")
+    reset = StreamSettings(home=tmp_path, checkpoint_dir=tmp_path / "cp2")
+    assert checkpoint_app_id(reset) != checkpoint_app_id(first)
