@@ -131,6 +131,33 @@ def cpu_seconds(pgid: int) -> float:
     return total
 
 
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far (every process: /proc/stat, all CPUs, minus idle and iowait)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used during a phase, per wall-clock second, by the gateway, the broker, this process (the load
+    generator) and everything else on the machine (other users: the noise)."""
+
+    def __init__(self, gateway_pgid: int, broker_pgid: int | None) -> None:
+        self.groups = {"gateway": gateway_pgid, "broker": broker_pgid}
+        self.start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        out = {name: cpu_seconds(pgid) if pgid else 0.0 for name, pgid in self.groups.items()}
+        out["load"] = time.process_time()
+        out["machine"] = machine_cpu_seconds()
+        return out
+
+    def cores(self, seconds: float) -> dict[str, float]:
+        end = self._sample()
+        used = {name: (end[name] - self.start[name]) / seconds for name in end}
+        used["other"] = max(0.0, used.pop("machine") - used["gateway"] - used["broker"] - used["load"])
+        return {f"{name}_cpu_cores": round(value, 2) for name, value in used.items()}
+
+
 def raw_producer(bootstrap: str, seconds: float) -> dict[str, Any]:
     """Events/s of one confluent-kafka producer in this process, same config as the gateway's, acks awaited."""
     values = [orjson.dumps(load.make_event(EVENT_BYTES)) for _ in range(1000)]
@@ -143,6 +170,7 @@ def raw_producer(bootstrap: str, seconds: float) -> dict[str, Any]:
             failed[0] += 1
 
     sent = 0
+    machine, own = machine_cpu_seconds(), time.process_time()
     started = time.perf_counter()
     stop_at = started + seconds
     while time.perf_counter() < stop_at:
@@ -157,8 +185,17 @@ def raw_producer(bootstrap: str, seconds: float) -> dict[str, Any]:
         producer.poll(0)
     left = producer.flush(60)
     elapsed = time.perf_counter() - started
+    own = time.process_time() - own
+    others = machine_cpu_seconds() - machine - own  # the broker and everything else on the machine
     acked = sent - left - failed[0]
-    return {"events": acked, "seconds": round(elapsed, 2), "events_per_s": round(acked / elapsed), "failed": failed[0]}
+    return {
+        "events": acked,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(acked / elapsed),
+        "failed": failed[0],
+        "producer_cpu_cores": round(own / elapsed, 2),
+        "broker_and_other_cpu_cores": round(others / elapsed, 2),
+    }
 
 
 def batch_endpoint_exists(url: str) -> bool:
@@ -167,12 +204,12 @@ def batch_endpoint_exists(url: str) -> bool:
     return response.status_code not in (404, 405)
 
 
-def batched(port: int, clients: int, seconds: float, pgid: int) -> dict[str, Any]:
+def batched(port: int, clients: int, seconds: float, pgid: int, broker_pgid: int | None) -> dict[str, Any]:
     bodies = load.batch_bodies(64, PER_REQUEST, EVENT_BYTES)
     load.run_batched("127.0.0.1", port, "/v1/events/batch", bodies, PER_REQUEST, clients, min(3.0, seconds))
-    cpu = cpu_seconds(pgid)
+    meter = CpuMeter(pgid, broker_pgid)
     result = load.run_batched("127.0.0.1", port, "/v1/events/batch", bodies, PER_REQUEST, clients, seconds)
-    cpu = cpu_seconds(pgid) - cpu
+    cpu = meter.cores(result.seconds)
     return {
         "clients": clients,
         "events_per_request": PER_REQUEST,
@@ -183,16 +220,17 @@ def batched(port: int, clients: int, seconds: float, pgid: int) -> dict[str, Any
         "events_per_s": round(result.events / result.seconds),
         "errors": result.errors,
         "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
-        "gateway_cpu_cores": round(cpu / result.seconds, 2),
+        "gateway_us_per_event": round(cpu["gateway_cpu_cores"] * result.seconds / max(1, result.events) * 1e6, 1),
+        **cpu,
     }
 
 
-def single(port: int, rate: float, seconds: float, threads: int, pgid: int) -> dict[str, Any]:
+def single(port: int, rate: float, seconds: float, threads: int, pgid: int, broker_pgid: int | None) -> dict[str, Any]:
     bodies = [orjson.dumps(load.make_event(EVENT_BYTES)) for _ in range(int(rate * seconds))]
     load.run_open_loop("127.0.0.1", port, "/v1/events", bodies[:500], 200, 1.0, threads)  # warm-up
-    cpu = cpu_seconds(pgid)
+    meter = CpuMeter(pgid, broker_pgid)
     result = load.run_open_loop("127.0.0.1", port, "/v1/events", bodies, rate, seconds, threads)
-    cpu = cpu_seconds(pgid) - cpu
+    cpu = meter.cores(result.seconds)
     ms = [x * 1000 for x in result.latencies_s]
     ok = result.completed - result.errors
     return {
@@ -207,7 +245,7 @@ def single(port: int, rate: float, seconds: float, threads: int, pgid: int) -> d
         "p99_ms": round(load.percentile(ms, 0.99), 2),
         "max_ms": round(ms[-1], 2) if ms else None,
         "connections": threads,
-        "gateway_cpu_cores": round(cpu / result.seconds, 2),
+        **cpu,
     }
 
 
@@ -238,16 +276,17 @@ def main() -> int:
         log(f"gateway ready at {url} ({args.workers} worker(s))")
 
         pgid = gateway.pid() or 0
+        broker_pgid = broker.service.pid() if broker else None
         batch: dict[str, Any] | None = None
         if batch_endpoint_exists(url):
             log(f"(a) batched: {args.clients} clients x {PER_REQUEST} events/request, {seconds:g} s")
-            batch = batched(port, args.clients, seconds, pgid)
+            batch = batched(port, args.clients, seconds, pgid, broker_pgid)
             log(f"    {batch}")
         else:
             log("(a) skipped: POST /v1/events/batch does not exist yet")
 
         log(f"(b) single events, open loop at {args.rate:g} req/s, {seconds:g} s")
-        one = single(port, args.rate, seconds, args.connections, pgid)
+        one = single(port, args.rate, seconds, args.connections, pgid, broker_pgid)
         log(f"    {one}")
     finally:
         if gateway is not None:

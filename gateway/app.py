@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,6 +33,8 @@ class _CountRequests:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # (route, status) -> the metrics' labelled children: `labels()` takes a lock and builds keys each call.
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,8 +52,13 @@ class _CountRequests:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            GATEWAY_REQUESTS.labels(route, str(status[0])).inc()
-            GATEWAY_REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+            children = self._children.get((route, status[0]))
+            if children is None:
+                children = (GATEWAY_REQUESTS.labels(route, str(status[0])), GATEWAY_REQUEST_SECONDS.labels(route))
+                if len(self._children) < 1000:  # routes x status codes: bounded anyway
+                    self._children[(route, status[0])] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

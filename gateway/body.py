@@ -2,9 +2,12 @@
 refused without being inflated), check the content type, and parse JSON strictly.
 
 orjson is strict RFC 8259 (invalid UTF-8, lone surrogates, NaN/Infinity, floats that overflow are refused) but
-silently accepts duplicate keys and turns integers beyond 64 bits into floats; one regex pass over the text
-(C speed) counts the object keys and finds long integer literals, and a walk over the parsed value counts the
-keys that survived and measures the nesting depth, so duplicates, huge integers and deep nesting are refused.
+silently accepts duplicate keys and turns integers beyond 64 bits into floats. A walk over the parsed value
+measures the nesting depth; duplicates are found by comparing the colons of the text with those of the parsed
+value re-encoded (a lost duplicate key loses its colon). A body with a run of 19 digits (a possible huge
+integer) or a `\\u` escape (a possible escaped colon) goes through a regex tokenizer instead, which counts the
+object keys and finds integer literals beyond 64 bits. So duplicates, huge integers and deep nesting are
+refused.
 """
 
 import re
@@ -24,6 +27,11 @@ _INT64 = 2**63
 # A JSON string (with an optional following colon: then it is an object key), or an integer literal of 19+
 # digits. Strings are consumed whole, so a quote or colon inside one is never mistaken for structure.
 _TOKENS = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"(\s*:)?|(?<![\w.+-])(-?[0-9]{19,})(?![0-9.eE])', re.DOTALL)
+# The fast path's tests, at memchr speed: a run of 19 digits (a possible integer beyond 64 bits), and a `\u`
+# escape (the only way a colon can be spelled other than as itself).
+_DIGITS = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_RUN = b"9" * 19
+_DUMPS_DEPTH = 200  # orjson.dumps refuses deeper values (255); past this, the tokenizer counts the keys
 
 
 class InvalidJSON(ValueError):
@@ -114,6 +122,15 @@ class _Inflater:
 
 def parse_json(data: bytes, max_depth: int) -> Any:
     """One JSON document, strictly; `InvalidJSON` says what is wrong."""
+    return _parse(data, max_depth, per_item=False)[0]
+
+
+def parse_items(data: bytes, max_depth: int) -> tuple[Any, list[int] | None]:
+    """`parse_json`, plus, when the document is an array, the nesting depth of each element (one walk)."""
+    return _parse(data, max_depth, per_item=True)
+
+
+def _parse(data: bytes, max_depth: int, *, per_item: bool) -> tuple[Any, list[int] | None]:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -121,34 +138,66 @@ def parse_json(data: bytes, max_depth: int) -> Any:
         if "depth limit" in message or "recursion" in message:
             raise InvalidJSON(f"the JSON nests deeper than {max_depth} levels", "too_deep") from None
         raise InvalidJSON(f"not valid JSON: {message}") from None
+    # A colon outside strings starts an object key's value, and orjson re-encodes every string with its colons as
+    # they are: re-encoding the parsed value loses colons only when it lost a duplicate key. Unless a long
+    # digit run (maybe a huge integer) or a \u escape (maybe a colon) needs the tokenizer.
+    slow = data.translate(_DIGITS).find(_LONG_RUN) >= 0 or b"\\u" in data
+    text_keys = _text_keys(data) if slow else 0
+    depths: list[int] | None = None
+    if per_item and type(value) is list:
+        keys = 0
+        depths = []
+        for item in value:
+            item_keys, item_depth = _shape(item)
+            keys += item_keys
+            depths.append(item_depth)
+        depth = 1 + max(depths, default=0)
+    else:
+        keys, depth = _shape(value)
+    if depth > max_depth:
+        raise InvalidJSON(f"the JSON nests {depth} levels deep; the limit is {max_depth}", "too_deep")
+    if not slow and depth > _DUMPS_DEPTH:
+        slow, text_keys = True, _text_keys(data)
+    duplicate = keys != text_keys if slow else data.count(b":") != orjson.dumps(value).count(b":")
+    if duplicate:
+        raise InvalidJSON("an object has a duplicate key")
+    return value, depths
+
+
+def _text_keys(data: bytes) -> int:
+    """The object keys in the text (duplicates counted), after refusing integer literals beyond 64 bits."""
     text_keys = 0
     for key_colon, integer in _TOKENS.findall(data):
         if key_colon:
             text_keys += 1
         elif integer and not -_INT64 <= int(integer) < _INT64:
             raise InvalidJSON("an integer is out of the 64-bit range; send it as a string")
-    keys, depth = _shape(value)
-    if depth > max_depth:
-        raise InvalidJSON(f"the JSON nests {depth} levels deep; the limit is {max_depth}", "too_deep")
-    if keys != text_keys:
-        raise InvalidJSON("an object has a duplicate key")
-    return value
+    return text_keys
 
 
 def _shape(value: Any) -> tuple[int, int]:
-    """(object keys, nesting depth) of a parsed JSON value, iteratively."""
+    """(object keys, nesting depth) of a parsed JSON value (0 for a scalar), iteratively. orjson decodes to
+    exact dicts and lists, so `type() is` suffices."""
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return 0, 0
     keys = 0
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
+        item, depth = pop()
+        if type(item) is dict:
             keys += len(item)
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item.values() if isinstance(v, dict | list))
-        elif isinstance(item, list):
-            deepest = max(deepest, depth)
-            stack.extend((v, depth + 1) for v in item if isinstance(v, dict | list))
+            children = item.values()
+        else:
+            children = item
+        deepest = max(deepest, depth)
+        below = depth + 1
+        for child in children:
+            kind = type(child)
+            if kind is dict or kind is list:
+                push((child, below))
     return keys, deepest
 
 

@@ -1,16 +1,37 @@
 """A JSON response rendered with orjson (FastAPI's ORJSONResponse is deprecated), and the OpenAPI documentation
 of the event routes (request bodies and an example of each answer), shown at /docs."""
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import BaseModel
 from starlette.responses import JSONResponse
 
+if TYPE_CHECKING:
+    from gateway.validate import Outcome
+
 
 class JSON(JSONResponse):
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def batch_answer(outcomes: "Sequence[Outcome]") -> tuple[int, bytes]:
+    """A batch's status code and JSON body: counts by status, then every event's result, in order."""
+    counts = {"accepted": 0, "rejected": 0, "unavailable": 0}
+    for out in outcomes:
+        counts[out.status] += 1
+    answer = {**counts, "results": [out.result() for out in outcomes]}
+    if counts["accepted"] == len(outcomes):
+        status = 202
+    elif counts["accepted"]:
+        status = 207
+    elif counts["unavailable"]:
+        status = 503
+    else:
+        status = 422
+    return status, orjson.dumps(answer)
 
 
 class ErrorAnswer(BaseModel):
@@ -92,12 +113,25 @@ _COMMON: dict[int | str, dict[str, Any]] = {
     },
 }
 
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "title": name.title()}
+    return {"name": name, "in": "header", "required": False, "description": description, "schema": schema}
+
+
+# The API key, as a request may carry it (the event routes read these headers themselves).
+AUTH_PARAMETERS = [
+    _header("x-api-key", "The tenant's API key."),
+    _header("authorization", "`Bearer <API key>`, when `X-API-Key` is not sent."),
+]
+
 SINGLE_OPENAPI: dict[str, Any] = {
+    "parameters": AUTH_PARAMETERS,
     "requestBody": {
         "required": True,
         "description": f"One event envelope. {_GZIP}",
         "content": {"application/json": {"schema": _ENVELOPE, "example": EXAMPLE}},
-    }
+    },
 }
 _REJECTED = {
     "status": "rejected",
@@ -145,6 +179,7 @@ _RESULT_BAD = {"index": 1, **{k: v for k, v in _REJECTED.items() if k != "status
 _RESULT_DOWN = {**_RESULT_OK, "status": "unavailable", "errors": [{"path": "$", "type": "unavailable", "message": "…"}]}
 _NDJSON = (orjson.dumps(EXAMPLE) + b"\n" + orjson.dumps(_SECOND) + b"\n").decode()
 BATCH_OPENAPI: dict[str, Any] = {
+    "parameters": AUTH_PARAMETERS,
     "requestBody": {
         "required": True,
         "description": f"A JSON array of events, or NDJSON (one event per line). {_GZIP}",
@@ -152,7 +187,7 @@ BATCH_OPENAPI: dict[str, Any] = {
             "application/json": {"schema": {"type": "array", "items": _ENVELOPE}, "example": [EXAMPLE, _SECOND]},
             "application/x-ndjson": {"schema": {"type": "string"}, "example": _NDJSON},
         },
-    }
+    },
 }
 BATCH_RESPONSES: dict[int | str, dict[str, Any]] = {  # typed below
     202: {

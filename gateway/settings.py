@@ -23,6 +23,9 @@ class GatewaySettings(BaseSettings):
     max_event_bytes: int = Field(default=262_144, ge=256, description="Largest single event as JSON.")
     max_json_depth: int = Field(default=32, ge=2, le=512, description="Deepest nesting of one event.")
     contracts_dir: Path | None = Field(default=None, description="Contracts for edge validation (default contracts/).")
+    access_log: bool = Field(
+        default=False, description="One log line per request (uvicorn's access log); metrics count requests anyway."
+    )
     readiness_timeout_s: float = 2.0
     shutdown_drain_s: float = Field(
         default=0.0, ge=0, description="After SIGTERM, answer /readyz 503 this long before closing the listener."

@@ -2,8 +2,13 @@
 
 `event_id` is the idempotency key end to end; it is normalised to the lowercase hyphenated UUID form so that
 the same id spelled twice is one id. `occurred_at` must carry an offset and is normalised to UTC.
+
+`fast_record` is the hot path for the common case: an envelope already in the normal form (decoded JSON) is
+checked with plain comparisons and turned into its record without building a model; anything it is not sure
+of goes to `EventEnvelope`, which decides and names the errors.
 """
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -68,5 +73,83 @@ def stamp(envelope: EventEnvelope, *, tenant: str, received_at: datetime) -> tup
     return kafka_key(envelope), orjson.dumps(to_record(envelope, tenant=tenant, received_at=received_at))
 
 
+def utc_text(ts: datetime) -> str:
+    """An aware timestamp as Weir writes it: UTC, microseconds, `Z`."""
+    return _utc(ts)
+
+
 def _utc(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = ts.astimezone(UTC)
+    if utc.year >= 1000:  # isoformat pads the year to 4 digits; strftime's %Y does not (below 1000)
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_FIELDS = frozenset(EventEnvelope.model_fields)
+# What the fast path takes without asking pydantic: a lowercase hyphenated UUID (the normal form), and an RFC
+# 3339 timestamp with `T`, 1-6 fraction digits and `Z` or a +hh:mm offset. Everything else goes to the model.
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN.removeprefix("^").removesuffix("$"))
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+
+
+def _normal_utc(text: str, parsed: datetime) -> str:
+    """`_utc(parsed)`; a timestamp already in UTC with 6 fraction digits (year >= 1000) is its own spelling."""
+    if text[0] != "0":
+        if len(text) == 27 and text[26] == "Z":  # 2026-11-25T10:00:00.123456Z
+            return text
+        if len(text) == 32 and text.endswith("+00:00"):  # 2026-11-25T10:00:00.123456+00:00
+            return text[:26] + "Z"
+    return _utc(parsed)
+
+
+def fast_record(item: dict[str, Any], *, tenant: str, received_at: str) -> dict[str, Any] | None:
+    """The record `to_record` makes for `item` (a decoded JSON object) when `item` is plainly a valid
+    envelope, without pydantic; None when it is not plainly valid (then `EventEnvelope` decides). Accepts only
+    what the model accepts, and gives the same record; `received_at` is already in `utc_text` form."""
+    if not item.keys() <= _FIELDS:
+        return None
+    event_id = item.get("event_id")
+    event_type = item.get("event_type")
+    occurred_at = item.get("occurred_at")
+    payload = item.get("payload")
+    version = item.get("schema_version", 1)
+    source = item.get("source")
+    key = item.get("key")
+    if (
+        type(event_id) is not str
+        or type(event_type) is not str
+        or type(occurred_at) is not str
+        or type(payload) is not dict
+        or type(version) is not int
+        or not 1 <= version <= 1_000_000
+        or (source is not None and (type(source) is not str or len(source) > 256))
+        or (key is not None and (type(key) is not str or not 1 <= len(key) <= 1024))
+        or _UUID.fullmatch(event_id) is None
+        or _EVENT_TYPE.fullmatch(event_type) is None
+        or _TIMESTAMP.fullmatch(occurred_at) is None
+    ):
+        return None
+    try:
+        occurred = _normal_utc(occurred_at, datetime.fromisoformat(occurred_at))
+    except (ValueError, OverflowError):
+        return None
+    return {
+        "event_id": event_id,
+        "event_type": event_type,
+        "schema_version": version,
+        "occurred_at": occurred,
+        "source": source,
+        "key": key,
+        "payload": payload,
+        "tenant": tenant,
+        "received_at": received_at,
+    }
+
+
+def record_key(record: dict[str, Any]) -> bytes:
+    """`kafka_key` of a record: its `key`, else its `event_id`."""
+    return str(record["key"] or record["event_id"]).encode()

@@ -6,6 +6,7 @@ delivery error. Nothing is acknowledged that Kafka did not acknowledge.
 """
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections.abc import Sequence
@@ -68,56 +69,38 @@ class AsyncProducer:
         record, None when Kafka acknowledged it or the error when it did not."""
         if self._closed.is_set():
             raise ProducerClosed("the producer is closed")
+        results: list[BrokerUnavailable | None] = [None] * len(records)
+        if not records:
+            return results
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        results: list[BrokerUnavailable | None] = [None] * len(records)
-        pending = [len(records)]
-        lock = threading.Lock()
+        settled = _Countdown(len(records), loop, done)
+        produce = self._producer.produce
+
+        settle = settled.tick_one
 
         def on_delivery(index: int) -> Any:
             def callback(err: KafkaError | None, _msg: Any) -> None:
                 if err is not None:
                     results[index] = BrokerUnavailable(f"kafka did not acknowledge the write: {err.str()}")
-                with lock:
-                    pending[0] -= 1
-                    last = pending[0] == 0
-                if last:
-                    loop.call_soon_threadsafe(_set_done, done)
+                settle()
 
             return callback
 
         for index, (key, value) in enumerate(records):
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery(index))
-            except BufferError:
-                err = BrokerUnavailable("the producer queue is full", retry_after_s=1)
-                self._fail_unsent(results, index, err, pending, lock, loop, done)
+                produce(topic, value, key, on_delivery=on_delivery(index))
+            except (BufferError, KafkaException) as exc:
+                if isinstance(exc, BufferError):
+                    err = BrokerUnavailable("the producer queue is full", retry_after_s=1)
+                else:
+                    err = BrokerUnavailable(f"kafka refused the write: {exc}")
+                for unsent in range(index, len(records)):
+                    results[unsent] = err
+                settled.tick(len(records) - index)
                 break
-            except KafkaException as exc:
-                err = BrokerUnavailable(f"kafka refused the write: {exc}")
-                self._fail_unsent(results, index, err, pending, lock, loop, done)
-                break
-        if records:
-            await done
+        await done
         return results
-
-    @staticmethod
-    def _fail_unsent(
-        results: list[BrokerUnavailable | None],
-        start: int,
-        err: BrokerUnavailable,
-        pending: list[int],
-        lock: threading.Lock,
-        loop: asyncio.AbstractEventLoop,
-        done: "asyncio.Future[None]",
-    ) -> None:
-        for i in range(start, len(results)):
-            results[i] = err
-        with lock:
-            pending[0] -= len(results) - start
-            last = pending[0] == 0
-        if last:
-            loop.call_soon_threadsafe(_set_done, done)
 
     def check_connection(self, timeout_s: float = 2.0) -> bool:
         """True when a metadata request reaches the cluster (blocking; call it from a thread)."""
@@ -138,6 +121,27 @@ class AsyncProducer:
         self._closed.set()
         self._thread.join(timeout=2)
         return left
+
+
+class _Countdown:
+    """Resolves `done` on the event loop once `total` records are settled (acknowledged, failed, or never
+    sent). Ticks come from the poll thread or a flush; `next()` on a counter is atomic, so no lock."""
+
+    __slots__ = ("_done", "_loop", "_settled", "_total")
+
+    def __init__(self, total: int, loop: asyncio.AbstractEventLoop, done: "asyncio.Future[None]") -> None:
+        self._total = total
+        self._loop = loop
+        self._done = done
+        self._settled = itertools.count(1)
+
+    def tick_one(self) -> None:
+        if next(self._settled) == self._total:
+            self._loop.call_soon_threadsafe(_set_done, self._done)
+
+    def tick(self, n: int) -> None:
+        for _ in range(n):
+            self.tick_one()
 
 
 def _set_done(fut: "asyncio.Future[None]") -> None:

@@ -5,7 +5,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from ingest.envelope import EventEnvelope, envelope_error_list, kafka_key, stamp, to_record
+from ingest.envelope import EventEnvelope, envelope_error_list, fast_record, kafka_key, stamp, to_record, utc_text
 from tests.support import make_event
 
 
@@ -86,3 +86,76 @@ def test_to_record_is_what_stamp_publishes_and_kafka_key_prefers_key():
         "tenant",
         "received_at",
     }
+
+
+def _model_record(item: dict[str, object], received: datetime) -> dict[str, object] | None:
+    """What the pydantic path makes of `item`: its record, or None when the model refuses it."""
+    try:
+        env = EventEnvelope.model_validate_json(orjson.dumps(item))
+    except ValidationError:
+        return None
+    try:
+        return to_record(env, tenant="acme", received_at=received)
+    except OverflowError:  # a valid offset that leaves the datetime range once in UTC: never fast
+        return None
+
+
+_STAMPS = [
+    f"{year}-{day}T{time}{fraction}{offset}"
+    for year in ("0001", "0999", "1000", "2026", "9999")
+    for day in ("01-01", "02-29", "02-28", "04-31", "13-01")
+    for time in ("00:00:00", "23:59:59", "23:59:60", "24:00:00", "12:60:00")
+    for fraction in ("", ".1", ".123456")
+    for offset in ("Z", "+00:00", "-00:00", "+23:59", "+24:00", "+01:60", "-12:30")
+] + ["2026-11-25t10:00:00Z", "2026-11-25 10:00:00Z", "2026-11-25T10:00:00z", "2026-11-25T10:00:00.1234567Z"]
+_IDS = [
+    str(uuid.uuid4()),
+    str(uuid.uuid4()).upper(),
+    "00000000-0000-0000-0000-000000000000",
+    "ffffffff-ffff-ffff-ffff-ffffffffffff",
+    uuid.uuid4().hex,
+    "{" + str(uuid.uuid4()) + "}",
+]
+_OTHERS: list[dict[str, object]] = [
+    {"schema_version": 0},
+    {"schema_version": 1_000_000},
+    {"schema_version": 1_000_001},
+    {"schema_version": True},
+    {"schema_version": 1.0},
+    {"schema_version": None},
+    {"source": None},
+    {"source": "é" * 256},
+    {"source": "x" * 257},
+    {"source": 1},
+    {"key": ""},
+    {"key": "x" * 1024},
+    {"key": "x" * 1025},
+    {"payload": []},
+    {"event_type": "a" * 128},
+    {"event_type": "a" * 129},
+    {"event_type": "a\n"},
+    {"event_type": "Order"},
+    {"tenant": "x"},
+    {"payload": {"x": 1.5, "y": [1, {"z": None}], "big": 2**62}},
+]
+
+
+def test_the_fast_path_takes_only_what_the_model_accepts_and_makes_the_same_record():
+    received = datetime(2026, 11, 25, 11, 0, 1, 5, tzinfo=UTC)
+    base = make_event()
+    items = [{**base, "occurred_at": s} for s in _STAMPS] + [{**base, "event_id": i} for i in _IDS]
+    items += [{**base, **other} for other in _OTHERS]
+    fast = 0
+    for item in items:
+        got = fast_record(orjson.loads(orjson.dumps(item)), tenant="acme", received_at=utc_text(received))
+        if got is not None:
+            fast += 1
+            want = _model_record(item, received)
+            assert want is not None, item
+            assert orjson.dumps(got) == orjson.dumps(want), item
+    assert fast > 100  # the common forms do take the fast path
+
+
+def test_utc_text_pads_every_year_like_strftime_did():
+    assert utc_text(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "999-01-02T03:04:05.000000Z"
+    assert utc_text(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)) == "2026-01-02T03:04:05.000006Z"

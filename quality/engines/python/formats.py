@@ -5,28 +5,29 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from quality.engines.python.registry import python_check
-from quality.engines.python.row import PyRow
-from quality.engines.python.values import as_date, check_string, full, is_null
+from quality.engines.python.registry import RowTest, python_check
+from quality.engines.python.row import getter
+from quality.engines.python.strings import string_test
+from quality.engines.python.values import as_date, full, is_null
 from quality.rules import format_patterns as patterns
 from quality.rules import formats as rules
 from quality.rules.iso_codes import COUNTRIES, CURRENCIES
 
 
-def _matches(pattern: str) -> Callable[[Any, PyRow, str | None], bool]:
-    compiled = full(pattern)
+def _matches(pattern: str) -> Callable[[Any, str | None], RowTest]:
+    fullmatch = full(pattern).fullmatch
 
-    def check(_p: Any, row: PyRow, field: str | None) -> bool:
-        return check_string(row.get(field), lambda s: compiled.fullmatch(s) is not None)
+    def compile_(_p: Any, field: str | None) -> RowTest:
+        return string_test(field, lambda s: fullmatch(s) is not None)
 
-    return check
+    return compile_
 
 
-def _one_of(codes: frozenset[str]) -> Callable[[Any, PyRow, str | None], bool]:
-    def check(_p: Any, row: PyRow, field: str | None) -> bool:
-        return check_string(row.get(field), lambda s: s in codes)
+def _one_of(codes: frozenset[str]) -> Callable[[Any, str | None], RowTest]:
+    def compile_(_p: Any, field: str | None) -> RowTest:
+        return string_test(field, codes.__contains__)
 
-    return check
+    return compile_
 
 
 python_check("email")(_matches(patterns.EMAIL))
@@ -46,12 +47,12 @@ def _url(schemes: tuple[str, ...]) -> "re.Pattern[str]":
 
 
 @python_check("url")
-def url(p: rules.UrlParams, row: PyRow, field: str | None) -> bool:
-    compiled = _url(tuple(p.schemes))
-    return check_string(row.get(field), lambda s: compiled.fullmatch(s) is not None)
+def url(p: rules.UrlParams, field: str | None) -> RowTest:
+    fullmatch = _url(tuple(p.schemes)).fullmatch
+    return string_test(field, lambda s: fullmatch(s) is not None)
 
 
 @python_check("iso_date")
-def iso_date(_p: Any, row: PyRow, field: str | None) -> bool:
-    value = row.get(field)
-    return is_null(value) or as_date(value) is not None
+def iso_date(_p: Any, field: str | None) -> RowTest:
+    get = getter(field)
+    return lambda row: is_null(value := get(row)) or as_date(value) is not None

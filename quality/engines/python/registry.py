@@ -1,6 +1,8 @@
 """The pure-Python engine's implementations, by rule type name.
 
-A row check is `check(params, row, field) -> bool` (True = the row passes), where `row` is a `PyRow`.
+A rule type is implemented as a *compiler*: `compile(params, field) -> test`, run once per rule; the `test(row)`
+it returns (True = the row passes) is what runs per row, with its params parsed, its field path split and its
+patterns compiled beforehand. `PYTHON_ROW_CHECKS` names every rule type the engine implements.
 """
 
 from collections.abc import Callable
@@ -9,7 +11,8 @@ from typing import Any
 from quality.engines.python.row import PyRow
 from quality.registry import Registry
 
-RowCheck = Callable[[Any, PyRow, str | None], bool]
+RowTest = Callable[[PyRow], bool]
+RowCompiler = Callable[[Any, str | None], RowTest]
 
-PYTHON_ROW_CHECKS: Registry[RowCheck] = Registry("python row check")
+PYTHON_ROW_CHECKS: Registry[RowCompiler] = Registry("python row check")
 python_check = PYTHON_ROW_CHECKS.add

@@ -3,9 +3,10 @@
 import math
 from typing import Any
 
-from quality.engines.python.registry import python_check
-from quality.engines.python.row import PyRow
-from quality.engines.python.values import check_array, check_string, is_null, kind
+from quality.engines.python.registry import RowTest, python_check
+from quality.engines.python.row import getter
+from quality.engines.python.strings import string_test
+from quality.engines.python.values import check_array, is_null, kind
 from quality.rules import sets as rules
 
 
@@ -23,25 +24,31 @@ def _member(p: rules.SetParams, value: Any) -> bool:
 
 
 @python_check("in_set")
-def in_set(p: rules.SetParams, row: PyRow, field: str | None) -> bool:
-    value = row.get(field)
-    return is_null(value) or _member(p, value)
+def in_set(p: rules.SetParams, field: str | None) -> RowTest:
+    get = getter(field)
+    return lambda row: is_null(value := get(row)) or _member(p, value)
 
 
 @python_check("not_in_set")
-def not_in_set(p: rules.SetParams, row: PyRow, field: str | None) -> bool:
-    value = row.get(field)
-    return is_null(value) or not _member(p, value)
+def not_in_set(p: rules.SetParams, field: str | None) -> RowTest:
+    get = getter(field)
+    return lambda row: is_null(value := get(row)) or not _member(p, value)
 
 
 @python_check("in_reference")
-def in_reference(p: rules.ReferenceParams, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: (s if p.case_sensitive else s.lower()) in p.strings)
+def in_reference(p: rules.ReferenceParams, field: str | None) -> RowTest:
+    strings = p.strings
+    if p.case_sensitive:
+        return string_test(field, strings.__contains__)
+    return string_test(field, lambda s: s.lower() in strings)
 
 
 @python_check("array_elements_in_set")
-def array_elements_in_set(p: rules.StringSetParams, row: PyRow, field: str | None) -> bool:
-    def element_ok(e: Any) -> bool:
-        return isinstance(e, str) and (e if p.case_sensitive else e.lower()) in p.strings
+def array_elements_in_set(p: rules.StringSetParams, field: str | None) -> RowTest:
+    get = getter(field)
+    strings, case_sensitive = p.strings, p.case_sensitive
 
-    return check_array(row.get(field), lambda items: all(element_ok(e) for e in items))
+    def element_ok(e: Any) -> bool:
+        return isinstance(e, str) and (e if case_sensitive else e.lower()) in strings
+
+    return lambda row: check_array(get(row), lambda items: all(element_ok(e) for e in items))

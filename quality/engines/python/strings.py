@@ -5,8 +5,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from quality.engines.python.registry import python_check
-from quality.engines.python.row import PyRow
+from quality.engines.python.registry import RowTest, python_check
+from quality.engines.python.row import PyRow, getter
 from quality.engines.python.values import check_string, full
 from quality.rules import strings as rules
 
@@ -14,73 +14,94 @@ _CONTROL = re.compile(rules.CONTROL_CHARS)
 _NUMERIC = full(rules.NUMERIC_STRING)
 
 
+def string_test(field: str | None, cond: Callable[[str], bool]) -> RowTest:
+    """`check_string` on the field: null passes, a non-string fails, else `cond`."""
+    get = getter(field)
+
+    def test(row: PyRow) -> bool:
+        value = get(row)
+        if type(value) is str:
+            return cond(value)
+        return check_string(value, cond)
+
+    return test
+
+
 def _fold(case_sensitive: bool) -> Callable[[str], str]:
     return (lambda s: s) if case_sensitive else str.lower
 
 
 @python_check("regex_match")
-def regex_match(p: rules.RegexParams, row: PyRow, field: str | None) -> bool:
-    compiled, _ = rules.dialects(p.pattern, p.case_sensitive)
-    return check_string(row.get(field), lambda s: compiled.search(s) is not None)
+def regex_match(p: rules.RegexParams, field: str | None) -> RowTest:
+    search = rules.dialects(p.pattern, p.case_sensitive)[0].search
+    return string_test(field, lambda s: search(s) is not None)
 
 
 @python_check("regex_not_match")
-def regex_not_match(p: rules.RegexParams, row: PyRow, field: str | None) -> bool:
-    compiled, _ = rules.dialects(p.pattern, p.case_sensitive)
-    return check_string(row.get(field), lambda s: compiled.search(s) is None)
+def regex_not_match(p: rules.RegexParams, field: str | None) -> RowTest:
+    search = rules.dialects(p.pattern, p.case_sensitive)[0].search
+    return string_test(field, lambda s: search(s) is None)
 
 
 @python_check("length_between")
-def length_between(p: rules.LengthParams, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: p.min <= len(s) and (p.max is None or len(s) <= p.max))
+def length_between(p: rules.LengthParams, field: str | None) -> RowTest:
+    lo, hi = p.min, p.max
+    return string_test(field, lambda s: lo <= len(s) and (hi is None or len(s) <= hi))
 
 
 @python_check("starts_with")
-def starts_with(p: rules.PrefixParams, row: PyRow, field: str | None) -> bool:
+def starts_with(p: rules.PrefixParams, field: str | None) -> RowTest:
     fold = _fold(p.case_sensitive)
-    return check_string(row.get(field), lambda s: fold(s).startswith(fold(p.prefix)))
+    prefix = fold(p.prefix)
+    if p.case_sensitive:
+        return string_test(field, lambda s: s.startswith(prefix))
+    return string_test(field, lambda s: fold(s).startswith(prefix))
 
 
 @python_check("ends_with")
-def ends_with(p: rules.SuffixParams, row: PyRow, field: str | None) -> bool:
+def ends_with(p: rules.SuffixParams, field: str | None) -> RowTest:
     fold = _fold(p.case_sensitive)
-    return check_string(row.get(field), lambda s: fold(s).endswith(fold(p.suffix)))
+    suffix = fold(p.suffix)
+    return string_test(field, lambda s: fold(s).endswith(suffix))
 
 
 @python_check("contains")
-def contains(p: rules.SubstringParams, row: PyRow, field: str | None) -> bool:
+def contains(p: rules.SubstringParams, field: str | None) -> RowTest:
     fold = _fold(p.case_sensitive)
-    return check_string(row.get(field), lambda s: fold(p.substring) in fold(s))
+    substring = fold(p.substring)
+    return string_test(field, lambda s: substring in fold(s))
 
 
 @python_check("no_control_chars")
-def no_control_chars(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: _CONTROL.search(s) is None)
+def no_control_chars(_p: Any, field: str | None) -> RowTest:
+    search = _CONTROL.search
+    return string_test(field, lambda s: search(s) is None)
 
 
 @python_check("trimmed")
-def trimmed(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: s == s.strip(rules.WHITESPACE))
+def trimmed(_p: Any, field: str | None) -> RowTest:
+    return string_test(field, lambda s: s == s.strip(rules.WHITESPACE))
 
 
 @python_check("lowercase")
-def lowercase(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: s == s.lower())
+def lowercase(_p: Any, field: str | None) -> RowTest:
+    return string_test(field, lambda s: s == s.lower())
 
 
 @python_check("uppercase")
-def uppercase(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: s == s.upper())
+def uppercase(_p: Any, field: str | None) -> RowTest:
+    return string_test(field, lambda s: s == s.upper())
 
 
 @python_check("numeric_string")
-def numeric_string(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), lambda s: _NUMERIC.fullmatch(s) is not None)
+def numeric_string(_p: Any, field: str | None) -> RowTest:
+    fullmatch = _NUMERIC.fullmatch
+    return string_test(field, lambda s: fullmatch(s) is not None)
 
 
 @python_check("json_parseable")
-def json_parseable(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_string(row.get(field), is_json)
+def json_parseable(_p: Any, field: str | None) -> RowTest:
+    return string_test(field, is_json)
 
 
 # json_parseable: exactly what Spark's `try_parse_json` accepts (Jackson under Spark's settings), minus the

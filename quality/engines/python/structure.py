@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from quality.engines.python.registry import python_check
-from quality.engines.python.row import PyRow
+from quality.engines.python.registry import RowTest, python_check
+from quality.engines.python.row import getter
 from quality.engines.python.values import as_number, as_timestamp, check_array, is_null, kind
 from quality.rules.structure import (
     AtLeastOneOf,
@@ -48,16 +48,20 @@ def _matches(value: Any, equals: str | bool | int | float | None) -> bool:
 
 
 @python_check("required_if")
-def required_if(p: RequiredIf, row: PyRow, field: str | None) -> bool:
-    return not _matches(row.get(p.when), p.equals) or not is_null(row.get(field))
+def required_if(p: RequiredIf, field: str | None) -> RowTest:
+    get, get_when, equals = getter(field), getter(p.when), p.equals
+    return lambda row: not _matches(get_when(row), equals) or not is_null(get(row))
 
 
 @python_check("field_compare")
-def field_compare(p: FieldCompare, row: PyRow, field: str | None) -> bool:
-    a, b = row.get(field), row.get(p.other)
+def field_compare(p: FieldCompare, field: str | None) -> RowTest:
+    get_a, get_b, op = getter(field), getter(p.other), OPS[p.op]
+    return lambda row: _compare(get_a(row), get_b(row), op)
+
+
+def _compare(a: Any, b: Any, op: Callable[[Any, Any], bool]) -> bool:
     if is_null(a) or is_null(b):
         return True
-    op = OPS[p.op]
     na, nb = as_number(a), as_number(b)
     if na is not None and nb is not None:
         return not (math.isnan(na) or math.isnan(nb)) and op(na, nb)
@@ -70,35 +74,43 @@ def field_compare(p: FieldCompare, row: PyRow, field: str | None) -> bool:
 
 
 @python_check("sum_equals")
-def sum_equals(p: SumEquals, row: PyRow, _field: str | None) -> bool:
-    values = [row.get(path) for path in (*p.fields, p.total)]
+def sum_equals(p: SumEquals, _field: str | None) -> RowTest:
+    getters = [getter(path) for path in (*p.fields, p.total)]
+    return lambda row: _sums_equal([get(row) for get in getters], p.tolerance)
+
+
+def _sums_equal(values: list[Any], tolerance: float) -> bool:
     if any(is_null(v) for v in values):
         return True
     numbers = [as_number(v) for v in values]
     if any(n is None or math.isnan(n) for n in numbers):
         return False
     *parts, total = (n for n in numbers if n is not None)
-    return abs(reduce(operator.add, parts) - total) <= p.tolerance  # left to right, like Spark's a + b + c
+    return abs(reduce(operator.add, parts) - total) <= tolerance  # left to right, like Spark's a + b + c
 
 
 @python_check("mutually_exclusive")
-def mutually_exclusive(p: MutuallyExclusive, row: PyRow, _field: str | None) -> bool:
-    return sum(not is_null(row.get(path)) for path in p.fields) <= 1
+def mutually_exclusive(p: MutuallyExclusive, _field: str | None) -> RowTest:
+    getters = [getter(path) for path in p.fields]
+    return lambda row: sum(not is_null(get(row)) for get in getters) <= 1
 
 
 @python_check("at_least_one_of")
-def at_least_one_of(p: AtLeastOneOf, row: PyRow, _field: str | None) -> bool:
-    return any(not is_null(row.get(path)) for path in p.fields)
+def at_least_one_of(p: AtLeastOneOf, _field: str | None) -> RowTest:
+    getters = [getter(path) for path in p.fields]
+    return lambda row: any(not is_null(get(row)) for get in getters)
 
 
 @python_check("array_length_between")
-def array_length_between(p: LengthRange, row: PyRow, field: str | None) -> bool:
-    return check_array(row.get(field), lambda a: p.min <= len(a) and (p.max is None or len(a) <= p.max))
+def array_length_between(p: LengthRange, field: str | None) -> RowTest:
+    get, lo, hi = getter(field), p.min, p.max
+    return lambda row: check_array(get(row), lambda a: lo <= len(a) and (hi is None or len(a) <= hi))
 
 
 @python_check("array_elements_not_null")
-def array_elements_not_null(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_array(row.get(field), lambda a: all(e is not None for e in a))
+def array_elements_not_null(_p: Any, field: str | None) -> RowTest:
+    get = getter(field)
+    return lambda row: check_array(get(row), lambda a: all(e is not None for e in a))
 
 
 def element_key(value: Any) -> str:
@@ -137,5 +149,6 @@ def _text(value: Any) -> str:
 
 
 @python_check("array_unique")
-def array_unique(_p: Any, row: PyRow, field: str | None) -> bool:
-    return check_array(row.get(field), lambda a: len({element_key(e) for e in a}) == len(a))
+def array_unique(_p: Any, field: str | None) -> RowTest:
+    get = getter(field)
+    return lambda row: check_array(get(row), lambda a: len({element_key(e) for e in a}) == len(a))
