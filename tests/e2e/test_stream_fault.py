@@ -49,6 +49,20 @@ def load(bootstrap, topic, valid, bad, rate_per_s, done):
     done.set()
 
 
+def job_env(home, bootstrap, jars_home, topic, failures_topic):
+    """`weir stream`'s environment: private topics, the streaming tests' contracts, a small driver."""
+    return {
+        "WEIR_HOME": str(home.root),
+        "WEIR_KAFKA_BOOTSTRAP": bootstrap,
+        "WEIR_EVENTS_TOPIC": topic,
+        "WEIR_FAILURES_TOPIC": failures_topic,
+        "WEIR_CONTRACTS_DIR": str(CONTRACTS_DIR),
+        "WEIR_STREAM_METRICS_PORT": str(free_port()),
+        "WEIR_SPARK_JARS_DIR": str(jars_home.jars / "spark"),
+        "WEIR_SPARK_DRIVER_MEMORY": "1g",
+    }
+
+
 def wait(predicate, timeout_s, what):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -62,18 +76,8 @@ def test_kill_9_mid_load_then_restart_loses_and_duplicates_nothing(kafka_bootstr
     topic, failures_topic = (f"fault.{name}.{uuid.uuid4().hex[:8]}" for name in ("events", "failures"))
     create_topics(kafka_bootstrap, [TopicSpec(topic, 3), TopicSpec(failures_topic, 3)])
     home = Home(tmp_path / "home").ensure()
-    env = {
-        "WEIR_HOME": str(home.root),
-        "WEIR_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WEIR_EVENTS_TOPIC": topic,
-        "WEIR_FAILURES_TOPIC": failures_topic,
-        "WEIR_CONTRACTS_DIR": str(CONTRACTS_DIR),
-        "WEIR_STREAM_METRICS_PORT": str(free_port()),
-        "WEIR_SPARK_JARS_DIR": str(jars_home.jars / "spark"),
-        "WEIR_SPARK_DRIVER_MEMORY": "1g",
-        "WEIR_TRIGGER_SECONDS": "1",
-        "WEIR_MAX_OFFSETS_PER_TRIGGER": "4000",
-    }
+    env = job_env(home, kafka_bootstrap, jars_home, topic, failures_topic)
+    env.update({"WEIR_TRIGGER_SECONDS": "1", "WEIR_MAX_OFFSETS_PER_TRIGGER": "4000"})
     job = Service("stream", home)
     argv = [sys.executable, "-m", "weir", "stream"]
     lake = str(home.lake_uri)
@@ -147,17 +151,7 @@ def test_a_fail_rule_stops_weir_stream_with_the_rule_and_event_named(kafka_boots
     producer.produce(topic, value=record(event_id=poison, payload={"amount": 1, "flag": "poison"}))
     assert producer.flush(10) == 0
     home = Home(tmp_path / "home").ensure()
-    env = {
-        **os.environ,
-        "WEIR_HOME": str(home.root),
-        "WEIR_KAFKA_BOOTSTRAP": kafka_bootstrap,
-        "WEIR_EVENTS_TOPIC": topic,
-        "WEIR_FAILURES_TOPIC": failures_topic,
-        "WEIR_CONTRACTS_DIR": str(CONTRACTS_DIR),
-        "WEIR_STREAM_METRICS_PORT": str(free_port()),
-        "WEIR_SPARK_JARS_DIR": str(jars_home.jars / "spark"),
-        "WEIR_SPARK_DRIVER_MEMORY": "1g",
-    }
+    env = {**os.environ, **job_env(home, kafka_bootstrap, jars_home, topic, failures_topic)}
     done = subprocess.run(
         [sys.executable, "-m", "weir", "stream", "--available-now"],
         env=env,
