@@ -67,21 +67,30 @@ def session(driver_memory: str) -> SparkSession:
 
 
 class Jobs:
-    """Counts the Spark jobs a block of work started (through a job group)."""
+    """Counts the Spark jobs a block of work started (through a job group), and the CPU it used."""
 
     def __init__(self, spark: SparkSession) -> None:
         self.sc = spark.sparkContext
         self.n = 0
+        self.jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
+        self.last_cpu = 0.0
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the Spark JVM (every thread: tasks, GC, JIT) and by this Python process
+        (GX's Python side): unlike wall time, barely moved by other work on a shared machine."""
+        stat = Path(f"/proc/{self.jvm_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK") + time.process_time()
 
     def timed(self, name: str, work: Callable[[], Any]) -> tuple[float, int, Any]:
         self.n += 1
         group = f"bench-{name}-{self.n}"
         self.sc.setJobGroup(group, name)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), self.cpu_seconds()
         try:
             out = work()
         finally:
             elapsed = time.perf_counter() - start
+            self.last_cpu = self.cpu_seconds() - cpu_start
             self.sc.setJobGroup("", "")
         return elapsed, len(self.sc.statusTracker().getJobIdsForGroup(group)), out
 
@@ -196,6 +205,7 @@ def main() -> None:
 @dataclass
 class Measurement:
     times: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
     jobs: dict[str, int] = field(default_factory=dict)
     gx_result: Any = None
     gx_error: str | None = None
@@ -217,12 +227,13 @@ def measure(jobs: Jobs, variants: dict[str, Callable[[], Any]], repeats: int) ->
                 del variants["gx"]
                 m.times.pop("gx")
                 continue
-            log(f"{label}: {name} {elapsed:.2f} s ({n_jobs} Spark jobs)")
+            log(f"{label}: {name} {elapsed:.2f} s, {jobs.last_cpu:.1f} CPU s ({n_jobs} Spark jobs)")
             m.jobs[name] = n_jobs
             if name == "gx":
                 m.gx_result = out
             if round_ > 0:
                 m.times[name].append(elapsed)
+                m.cpu.setdefault(name, []).append(jobs.last_cpu)
     return m
 
 
@@ -245,6 +256,9 @@ def figures(rows: int, m: Measurement) -> dict[str, Any]:
         "gx_over_weir": speedup,
         "speedup_target": SPEEDUP_TARGET,
         "speedup_target_met": speedup is not None and speedup >= SPEEDUP_TARGET,
+        "cpu_s": {name: seconds(median(values)) for name, values in m.cpu.items()},
+        "rules_overhead_ratio_cpu": ratio(median(m.cpu.get("weir_rules", [])), median(m.cpu.get("weir_no_rules", []))),
+        "gx_over_weir_cpu": ratio(median(m.cpu.get("gx", [])), median(m.cpu.get("weir_rules", []))),
     }
 
 

@@ -135,3 +135,30 @@ def test_fifty_rules_add_no_spark_job_beyond_the_write(spark, tmp_path):
     assert checked == plain
     written = spark.read.parquet(str(tmp_path / "b"))
     assert written.where("size(dq_failures) > 0").count() > 0  # the rules did run
+
+
+def test_a_field_is_parsed_and_matched_once_whatever_the_number_of_rules(spark):
+    """Three temporal rules on one RFC 3339 string and two regex rules with one pattern: the optimized plan
+    matches each column against a regex once (helper columns: the RFC 3339 check with its parse, the pattern)."""
+    contract = parse_contract(
+        """
+event_type: t
+rules:
+  - {id: ts, rule: is_timestamp, field: at}
+  - id: window
+    rule: timestamp_between
+    field: at
+    params: {start: "2020-01-01T00:00:00Z", end: "2030-01-01T00:00:00Z"}
+  - {id: future, rule: not_in_future, field: at}
+  - {id: a, rule: regex_match, field: code, params: {pattern: "^X-[0-9]+$"}}
+  - {id: b, rule: regex_match, field: code, params: {pattern: "^X-[0-9]+$"}, severity: warn}
+"""
+    )
+    rows = [("2025-06-01T10:00:00Z", "X-1"), ("2019-01-01T00:00:00Z", "Y-1"), ("2025-13-01T00:00:00Z", None)]
+    df = spark.createDataFrame(rows, "at string, code string")
+    out = with_dq_failures(df, contract.row_rules, now=NOW)
+    plan = out._jdf.queryExecution().optimizedPlan().toString().lower()
+    assert plan.count("rlike(at#") == 1
+    assert plan.count("rlike(code#") == 1
+    got = [[f.rule for f in r.dq_failures] for r in out.collect()]
+    assert got == [[], ["window", "a", "b"], ["ts", "window", "future"]]

@@ -69,8 +69,9 @@ def _failures(fields: Fields, rules: Sequence[CompiledRule]) -> Column:
 
 
 def _project(df: DataFrame, fields: Fields, failures: Column, column: str) -> DataFrame:
-    """Helper columns first (the payload parsed once, each payload field's value and kind once), then the
-    failures, then the helpers dropped: Spark runs it all as one projection in one stage."""
+    """Helper columns first (the payload parsed once, each payload field's value and kind once, then the values
+    several rules share: `Fields.shared`), then the failures, then the helpers dropped: Spark runs it all in
+    one stage."""
     out = df
     for step in fields.helper_steps():
         out = out.withColumns(step)

@@ -6,7 +6,7 @@ from typing import Any
 from pyspark.sql import Column
 
 from quality.engines.spark.registry import spark_check
-from quality.engines.spark.values import Fields, check_string, full_match
+from quality.engines.spark.values import Fields, check_string
 from quality.rules import format_patterns as patterns
 from quality.rules import formats as rules
 from quality.rules.iso_codes import COUNTRIES, CURRENCIES
@@ -14,7 +14,8 @@ from quality.rules.iso_codes import COUNTRIES, CURRENCIES
 
 def _matches(pattern: str) -> Callable[[Any, Fields, str | None], Column]:
     def check(_p: Any, fields: Fields, field: str | None) -> Column:
-        return check_string(fields(field), lambda s: full_match(s, pattern))
+        f = fields(field)
+        return check_string(f, lambda _s: f.full_matches(pattern))
 
     return check
 
@@ -41,8 +42,9 @@ spark_check("iso_currency")(_one_of(CURRENCIES))
 
 @spark_check("url")
 def url(p: rules.UrlParams, fields: Fields, field: str | None) -> Column:
+    f = fields(field)
     pattern = patterns.url(p.schemes)
-    return check_string(fields(field), lambda s: full_match(s, pattern))
+    return check_string(f, lambda _s: f.full_matches(pattern))
 
 
 @spark_check("iso_date")

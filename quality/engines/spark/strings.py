@@ -6,10 +6,13 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from quality.engines.spark.registry import spark_check
-from quality.engines.spark.values import Fields, check_string, full_match
+from quality.engines.spark.values import Fields, check_string
 from quality.rules import strings as rules
 
-_EDGE_SPACE = "^[ \\t\\n\\x0B\\f\\r]|[ \\t\\n\\x0B\\f\\r]\\z"
+
+def trim_whitespace(s: Column) -> Column:
+    """`s` without Java's `\\s` characters (`rules.WHITESPACE`) at either end: `UTF8String.trim`, no regex."""
+    return F.trim(s, F.lit(rules.WHITESPACE))
 
 
 def _fold(col: Column, case_sensitive: bool) -> Column:
@@ -23,13 +26,15 @@ def _text(value: str, case_sensitive: bool) -> str:
 @spark_check("regex_match")
 def regex_match(p: rules.RegexParams, fields: Fields, field: str | None) -> Column:
     _, java = rules.dialects(p.pattern, p.case_sensitive)
-    return check_string(fields(field), lambda s: s.rlike(java))
+    f = fields(field)
+    return check_string(f, lambda _s: f.matches(java))
 
 
 @spark_check("regex_not_match")
 def regex_not_match(p: rules.RegexParams, fields: Fields, field: str | None) -> Column:
     _, java = rules.dialects(p.pattern, p.case_sensitive)
-    return check_string(fields(field), lambda s: ~s.rlike(java))
+    f = fields(field)
+    return check_string(f, lambda _s: ~f.matches(java))
 
 
 @spark_check("length_between")
@@ -62,12 +67,14 @@ def contains(p: rules.SubstringParams, fields: Fields, field: str | None) -> Col
 
 @spark_check("no_control_chars")
 def no_control_chars(_p: Any, fields: Fields, field: str | None) -> Column:
-    return check_string(fields(field), lambda s: ~s.rlike(rules.CONTROL_CHARS))
+    f = fields(field)
+    return check_string(f, lambda _s: ~f.matches(rules.CONTROL_CHARS))
 
 
 @spark_check("trimmed")
 def trimmed(_p: Any, fields: Fields, field: str | None) -> Column:
-    return check_string(fields(field), lambda s: ~s.rlike(_EDGE_SPACE))
+    """No whitespace at either end: trimming changes nothing."""
+    return check_string(fields(field), lambda s: F.octet_length(trim_whitespace(s)) == F.octet_length(s))
 
 
 @spark_check("lowercase")
@@ -82,7 +89,8 @@ def uppercase(_p: Any, fields: Fields, field: str | None) -> Column:
 
 @spark_check("numeric_string")
 def numeric_string(_p: Any, fields: Fields, field: str | None) -> Column:
-    return check_string(fields(field), lambda s: full_match(s, rules.NUMERIC_STRING))
+    f = fields(field)
+    return check_string(f, lambda _s: f.full_matches(rules.NUMERIC_STRING))
 
 
 @spark_check("json_parseable")

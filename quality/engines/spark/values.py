@@ -9,7 +9,7 @@ Two sources of fields:
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -40,6 +40,13 @@ def full_match(value: Column, pattern: str) -> Column:
     return value.rlike("^(?:" + pattern + ")\\z")
 
 
+Share = Callable[[tuple[str, ...], Callable[[], Column]], Column]
+
+
+def _unshared(_key: tuple[str, ...], build: Callable[[], Column]) -> Column:
+    return build()
+
+
 @dataclass(frozen=True)
 class Field:
     """Expressions for one field path. `kind` is a string Column: null, boolean, integer, number, string,
@@ -56,6 +63,19 @@ class Field:
     native_timestamp: Column | None  # TIMESTAMP when the column is typed as one
     native_date: Column | None = None  # DATE when the column is typed as one
     static_kind: str | None = None  # a typed column's kind when not null, known when the plan is built
+    share: Share = field(default=_unshared, repr=False, compare=False)
+
+    def shared(self, name: str, build: Callable[[], Column]) -> Column:
+        """`build()` for this field, computed once per row however many rules use it (`Fields.shared`)."""
+        return self.share((self.path, name), build)
+
+    def matches(self, pattern: str) -> Column:
+        """The string value matches the Java regex `pattern` (search semantics), evaluated once per row."""
+        return self.shared("rlike:" + pattern, lambda: self.string.rlike(pattern))
+
+    def full_matches(self, pattern: str) -> Column:
+        """The string value matches `pattern` as a whole, evaluated once per row."""
+        return self.shared("full:" + pattern, lambda: full_match(self.string, pattern))
 
     def is_kind(self, *kinds: str) -> Column:
         """The value is not null and of one of `kinds`. For a typed column this folds to `col IS NOT NULL` or
@@ -66,26 +86,34 @@ class Field:
 
     @property
     def timestamp(self) -> Column:
-        """TIMESTAMP for a typed timestamp, or for an RFC 3339 string; else null."""
-        parsed = F.when(full_match(self.string, patterns.RFC3339), F.try_to_timestamp(self.string))
+        """TIMESTAMP for a typed timestamp, or for an RFC 3339 string (parsed once per row); else null."""
         if self.static_kind == "timestamp" and self.native_timestamp is not None:
             return self.native_timestamp
         if self.static_kind is not None and self.static_kind != "string":
             return F.lit(None).cast("timestamp")
-        return F.when(self.is_kind("string"), parsed)
+
+        def parse() -> Column:
+            parsed = F.when(full_match(self.string, patterns.RFC3339), F.try_to_timestamp(self.string))
+            return F.when(self.is_kind("string"), parsed)
+
+        return self.shared("timestamp", parse)
 
     @property
     def date(self) -> Column:
-        """DATE for a typed date, or for an ISO date string; else null."""
-        parsed = F.when(
-            full_match(self.string, patterns.ISO_DATE),
-            F.try_to_timestamp(self.string, F.lit("yyyy-MM-dd")).cast("date"),
-        )
+        """DATE for a typed date, or for an ISO date string (parsed once per row); else null."""
         if self.static_kind == "date" and self.native_date is not None:
             return self.native_date
         if self.static_kind is not None and self.static_kind != "string":
             return F.lit(None).cast("date")
-        return F.when(self.is_kind("string"), parsed)
+
+        def parse() -> Column:
+            parsed = F.when(
+                full_match(self.string, patterns.ISO_DATE),
+                F.try_to_timestamp(self.string, F.lit("yyyy-MM-dd")).cast("date"),
+            )
+            return F.when(self.is_kind("string"), parsed)
+
+        return self.shared("date", parse)
 
 
 def _kind_of_type(dtype: DataType) -> str:
@@ -117,19 +145,35 @@ class Fields:
         # Payload fields in use: JSON path -> helper column index. Each gets two helper columns, computed
         # once per row before the rules run: its sub-VARIANT and its kind.
         self._payload_paths: dict[str, int] = {}
+        # Values several rules need (a field's parsed timestamp, a regex verdict): key -> (column, expression).
+        self._shared: dict[tuple[str, ...], tuple[str, Column]] = {}
+
+    def shared(self, key: tuple[str, ...], build: Callable[[], Column]) -> Column:
+        """A helper column holding `build()`, one per `key`: computed once per row, before the rules, however
+        many rules read it. (Spark's optimizer keeps such a projection apart instead of inlining an
+        expensive expression into each use, and common-subexpression elimination does not reach
+        expressions inside `CASE WHEN` branches.) Under `with_contract_failures` it is computed for every row,
+        whatever its event type (cheap where the field is null)."""
+        if key not in self._shared:
+            self._shared[key] = (f"__weir_s{len(self._shared)}", build())
+        return F.col(self._shared[key][0])
 
     @property
     def uses_payload(self) -> bool:
         return bool(self._payload_paths)
 
     def helper_steps(self) -> list[dict[str, Column]]:
-        """The projections to run before the rules: the payload VARIANT, each field's sub-VARIANT, its kind."""
-        if not self._payload_paths:
-            return []
-        v = F.col(PAYLOAD_VARIANT)
-        subs = {f"__weir_f{i}": F.try_variant_get(v, path, "variant") for path, i in self._payload_paths.items()}
-        kinds = {f"__weir_f{i}_kind": _variant_kind(F.col(f"__weir_f{i}")) for i in self._payload_paths.values()}
-        return [{PAYLOAD_VARIANT: F.try_parse_json(F.col(PAYLOAD))}, subs, kinds]
+        """The projections to run before the rules: the payload VARIANT, each field's sub-VARIANT, its kind;
+        then the shared values (which may read the field helpers)."""
+        steps: list[dict[str, Column]] = []
+        if self._payload_paths:
+            v = F.col(PAYLOAD_VARIANT)
+            subs = {f"__weir_f{i}": F.try_variant_get(v, path, "variant") for path, i in self._payload_paths.items()}
+            kinds = {f"__weir_f{i}_kind": _variant_kind(F.col(f"__weir_f{i}")) for i in self._payload_paths.values()}
+            steps += [{PAYLOAD_VARIANT: F.try_parse_json(F.col(PAYLOAD))}, subs, kinds]
+        if self._shared:
+            steps.append(dict(self._shared.values()))
+        return steps
 
     def helper_columns(self) -> list[str]:
         return [name for step in self.helper_steps() for name in step]
@@ -159,6 +203,7 @@ class Fields:
             native_timestamp=col.cast("timestamp") if kind == "timestamp" else None,
             native_date=col if kind == "date" else None,
             static_kind=kind,
+            share=self.shared,
         )
 
     def _resolve_type(self, path: str) -> DataType:
@@ -186,6 +231,7 @@ class Fields:
             array=F.when(kind == "array", F.try_variant_get(sub, "$", "array<variant>")),
             object_empty=F.schema_of_variant(sub) == "OBJECT<>",
             native_timestamp=None,
+            share=self.shared,
         )
 
 
