@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from confluent_kafka import Consumer
 
 from weir.stack.paths import REPO_ROOT, Home
@@ -33,6 +34,16 @@ def make_event(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+def record_of(msg: Any) -> dict[str, Any]:
+    """A Kafka message's JSON object, or {} for anything else: the shared `weir.events.v1` also holds the records
+    the streaming tests and the demo write on purpose (not JSON, no key)."""
+    try:
+        value = orjson.loads(msg.value() or b"")
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def consume_until(consumer: Consumer, want: Callable[[list[Any]], bool], timeout_s: float = 30) -> list[Any]:

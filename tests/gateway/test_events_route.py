@@ -13,7 +13,7 @@ from gateway.settings import GatewaySettings
 from gateway.tenants import Tenant
 from ingest.exceptions import BrokerUnavailable
 from ingest.topics import EVENTS_TOPIC
-from tests.support import consume_until, free_port, make_event
+from tests.support import consume_until, free_port, make_event, record_of
 
 pytestmark = pytest.mark.integration
 
@@ -75,10 +75,10 @@ def client(kafka_bootstrap, tmp_path):
 
 def _in_kafka(consumer_factory, event_ids: set[str]) -> dict[str, Any]:
     def ids(msgs: list[Any]) -> set[str]:
-        return {orjson.loads(m.value()).get("event_id") for m in msgs}
+        return {record_of(m).get("event_id") for m in msgs}
 
     seen = consume_until(consumer_factory(EVENTS_TOPIC), lambda msgs: event_ids <= ids(msgs))
-    return {r["event_id"]: (m, r) for m in seen if (r := orjson.loads(m.value()))["event_id"] in event_ids}
+    return {r["event_id"]: (m, r) for m in seen if (r := record_of(m)).get("event_id") in event_ids}
 
 
 def test_202_means_the_event_is_in_kafka_with_tenant_and_received_at(client, consumer_factory):

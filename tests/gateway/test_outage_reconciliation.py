@@ -9,13 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-import orjson
 import pytest
 from confluent_kafka import Consumer
 
 from ingest.admin import create_topics
 from ingest.topics import EVENTS_TOPIC, default_topics
-from tests.support import make_event
+from tests.support import make_event, record_of
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +103,7 @@ def _event_ids_in_kafka(bootstrap: str, want: set[str], timeout_s: float = 90) -
                     break
                 continue
             quiet_since = time.monotonic()
-            seen.add(orjson.loads(msg.value() or b"{}").get("event_id"))
+            seen.add(record_of(msg).get("event_id"))
     finally:
         consumer.close()
     return {event_id for event_id in seen if event_id is not None}

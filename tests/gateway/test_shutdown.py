@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from ingest.topics import EVENTS_TOPIC
 from tests.gateway.test_events_route import order
-from tests.support import consume_until
+from tests.support import consume_until, record_of
 
 pytestmark = pytest.mark.integration
 KEY = {"X-API-Key": "test-key"}
@@ -69,7 +68,7 @@ class _EventIds:
         self.decoded = 0
 
     def __call__(self, msgs: list[Any]) -> bool:
-        self.found.update(orjson.loads(m.value())["event_id"] for m in msgs[self.decoded :])
+        self.found.update(record_of(m).get("event_id") for m in msgs[self.decoded :])
         self.decoded = len(msgs)
         return self.wanted <= self.found
 
