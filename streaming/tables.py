@@ -43,7 +43,15 @@ def ensure_tables(spark: SparkSession, lake: str, schemas: dict[str, StructType]
 
 def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> None:
     """Append `df`, once: Delta skips a write whose (`txnAppId`, `txnVersion`) it has already committed."""
-    (df.write.format("delta").mode("append").option("txnAppId", app_id).option("txnVersion", version).save(uri))
+    (
+        df.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", version)
+        # A column the code added since the table was created (an upgrade) is added to the table, not refused.
+        .option("mergeSchema", "true")
+        .save(uri)
+    )
 
 
 def _in_dates(column: str, dates: Iterable[date]) -> str:

@@ -101,3 +101,17 @@ def test_an_empty_batch_writes_nothing(spark, lake, target):
     version = DeltaTable(table_uri(lake, BRONZE)).version()
     assert write_batch(kafka_rows(spark, []), 0, target).bronze_rows == 0
     assert DeltaTable(table_uri(lake, BRONZE)).version() == version
+
+
+def test_a_table_made_by_an_older_version_gains_the_new_columns(spark, lake, target):
+    """An upgrade: silver created without `dq_warnings` (as before issue #5) still takes the stream's rows."""
+    silver = table_uri(lake, SILVER)
+    DeltaTable(silver)  # exists, from the fixture
+    old = spark.read.format("delta").load(silver).drop("dq_warnings")
+    old.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(silver)
+    assert "dq_warnings" not in spark.read.format("delta").load(silver).columns
+    event_id = str(uuid.uuid4())
+    write_batch(kafka_rows(spark, [record(event_id=event_id, payload={"amount": 1, "note": " x"})]), 0, target)
+    assert ids(lake, SILVER) == [event_id]
+    [row] = spark.read.format("delta").load(silver).collect()
+    assert [w.rule for w in row.dq_warnings] == ["note-trimmed"]
