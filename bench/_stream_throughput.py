@@ -27,7 +27,6 @@ STEPS = (
     "append_idempotent",
     "publish_failures",
     "ids_in",
-    "merge_new",
     "insert_new",
 )
 

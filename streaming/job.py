@@ -3,7 +3,7 @@
 Per micro-batch, in this order: parse the envelope and route every record through its contract's rules (one
 projection, `streaming.routing`); append every record to bronze (idempotent by `txnAppId`/`txnVersion`); publish
 every failing event to the DQ-failure topic (at-least-once: a replay publishes again); stop the query if a `fail`
-rule broke; insert new events into quarantine and silver (insert-only MERGEs: a replay inserts nothing). Only then
+rule broke; insert new events into quarantine and silver (insert-only: a replay inserts nothing). Only then
 does Spark commit the batch's offsets, so a crash at any point replays the batch and loses nothing.
 """
 
@@ -235,7 +235,6 @@ def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> B
         stats = _stats(routed)
         if not stats.total:
             return BatchResult(batch_id, 0, 0, 0, 0, 0, None)
-        silver_uri, quarantine_uri = table_uri(target.lake, SILVER), table_uri(target.lake, QUARANTINE)
 
         def bronze() -> None:
             append_idempotent(to_bronze(routed), table_uri(target.lake, BRONZE), target.app_id, batch_id)
@@ -244,30 +243,16 @@ def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> B
             by_rule.update(_failures_by_rule(routed))
             publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
 
-        def quarantine() -> None:
-            insert_new(
-                spark,
-                to_quarantine(routed),
-                quarantine_uri,
-                KEYS[QUARANTINE],
-                stats.quarantine_dates,
-                app_id=target.app_id,
-                version=batch_id,
-                exclude=[(silver_uri, KEYS[SILVER])],
+        def insert(name: str, rows: DataFrame, dates: list[date], other: str) -> Callable[[], None]:
+            """New rows of table `name`, leaving out ids already in it or in table `other`."""
+            uri, other_uri = table_uri(target.lake, name), table_uri(target.lake, other)
+            exclude = [(other_uri, KEYS[other])]
+            return lambda: insert_new(
+                spark, rows, uri, KEYS[name], dates, app_id=target.app_id, version=batch_id, exclude=exclude
             )
 
-        def silver() -> None:
-            insert_new(
-                spark,
-                to_silver(routed),
-                silver_uri,
-                KEYS[SILVER],
-                stats.silver_dates,
-                app_id=target.app_id,
-                version=batch_id,
-                exclude=[(quarantine_uri, KEYS[QUARANTINE])],
-            )
-
+        quarantine = insert(QUARANTINE, to_quarantine(routed), stats.quarantine_dates, SILVER)
+        silver = insert(SILVER, to_silver(routed), stats.silver_dates, QUARANTINE)
         first: list[Callable[[], object]] = [bronze, *([failures] if stats.failing else [])]
         if stats.fails:
             _run(first, target.parallel)

@@ -3,11 +3,9 @@ listener (`streaming.listener`), the query and the lag monitor (`streaming.lag`)
 lets the running trigger finish and stops cleanly) or, with `available_now`, until it has caught up. A restart
 resumes from the checkpoint."""
 
-import inspect
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -16,7 +14,7 @@ from prometheus_client import start_http_server
 from pyspark.errors import StreamingQueryException
 
 from streaming.exceptions import DataQualityStop
-from streaming.job import BatchResult, start_query
+from streaming.job import start_query
 from streaming.lag import LagMonitor
 from streaming.listener import QueryMetricsListener
 from streaming.session import build_session
@@ -25,17 +23,6 @@ from streaming.settings import StreamSettings, get_settings
 log = logging.getLogger(__name__)
 
 TERMINATION_EVENT_WAIT_S = 5.0
-
-
-def _start(
-    spark: Any, settings: StreamSettings, *, available_now: bool, on_batch: Callable[[BatchResult], None]
-) -> Any:
-    if "on_batch" not in inspect.signature(start_query).parameters:
-        raise TypeError(
-            "streaming.job.start_query() takes no `on_batch` callback yet, which the lag monitor needs to see"
-            " committed batches; update streaming/job.py"
-        )
-    return start_query(spark, settings, available_now=available_now, on_batch=on_batch)
 
 
 def _jvm_ignores_sigterm(spark: Any) -> None:
@@ -85,7 +72,7 @@ def run(settings: StreamSettings | None = None, *, available_now: bool = False) 
     try:
         if stop.is_set():  # stopped while the session was starting: do not start a query only to stop it
             return 0
-        query = _start(spark, settings, available_now=available_now, on_batch=monitor.batch_committed)
+        query: Any = start_query(spark, settings, available_now=available_now, on_batch=monitor.batch_committed)
         monitor.start()
         log.info("streaming %s -> %s (checkpoint %s)", settings.events_topic, settings.lake, settings.checkpoint)
         while query.isActive:

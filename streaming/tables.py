@@ -81,7 +81,8 @@ def insert_new(
 
     This is an insert-only MERGE done by hand: a left anti join against the ids of the touched partitions, then
     an idempotent append (one Spark job and one commit instead of MERGE's nine or so jobs). It relies on the
-    stream being the only writer of the table; a second writer (a backfill) must write with a MERGE."""
+    stream being the only writer of the table; a second writer (a backfill) will need an insert-only MERGE
+    instead, whose conflict detection sees concurrent commits."""
     dates = [d for d in dates if d is not None]
     if not dates:
         return
@@ -90,24 +91,6 @@ def insert_new(
         existing = existing.unionByName(ids_in(spark, other_uri, other_key, dates))
     new = df.join(existing, df[key] == existing["_id"], "left_anti")
     append_idempotent(new, uri, app_id, version)
-
-
-def merge_new(
-    spark: SparkSession,
-    df: DataFrame,
-    uri: str,
-    key: str,
-    dates: Iterable[date],
-) -> None:
-    """Insert the rows of `df` whose `key` is not yet in the table (within `dates`) with an insert-only MERGE:
-    for writers that are not the table's only writer (Delta detects a conflicting concurrent commit)."""
-    from delta.tables import DeltaTable
-
-    dates = [d for d in dates if d is not None]
-    if not dates:
-        return
-    condition = f"{_in_dates('t.event_date', dates)} AND t.event_date = s.event_date AND t.{key} = s.{key}"
-    (DeltaTable.forPath(spark, uri).alias("t").merge(df.alias("s"), condition).whenNotMatchedInsertAll().execute())
 
 
 def count_rows(spark: SparkSession, uri: str) -> int:
