@@ -162,3 +162,25 @@ rules:
     assert plan.count("rlike(code#") == 1
     got = [[f.rule for f in r.dq_failures] for r in out.collect()]
     assert got == [[], ["window", "a", "b"], ["ts", "window", "future"]]
+
+
+def test_a_payload_value_is_read_from_its_variant_once_whatever_the_number_of_rules(spark):
+    """Four numeric rules on one payload field: the optimized plan reads its value as a DOUBLE once (a helper
+    column), not once per rule inside each rule's CASE WHEN branch (each such read builds a Spark Cast per row)."""
+    contract = parse_contract(
+        """
+event_type: t
+rules:
+  - {id: range, rule: between, field: payload.amount, params: {min: 0, max: 100}}
+  - {id: positive, rule: positive, field: payload.amount}
+  - {id: cents, rule: max_decimals, field: payload.amount, params: {max: 2}, severity: warn}
+  - {id: capped, rule: less_than, field: payload.amount, params: {value: 50}, severity: warn}
+"""
+    )
+    payloads = ['{"amount": 12.5}', '{"amount": -1.125}', '{"amount": "7"}', '{"amount": 99}', "{}"]
+    df = spark.createDataFrame([(p,) for p in payloads], "payload string")
+    out = with_dq_failures(df, contract.row_rules, now=NOW)
+    plan = out._jdf.queryExecution().optimizedPlan().toString().lower()
+    assert plan.count("doubletype") == 1, plan
+    got = [[f.rule for f in r.dq_failures] for r in out.collect()]
+    assert got == [[], ["range", "positive", "cents"], ["range", "positive", "cents", "capped"], ["capped"], []]

@@ -24,7 +24,7 @@ def target(spark, lake, kafka_bootstrap):
     topic = f"test.failures.{uuid.uuid4().hex[:8]}"
     create_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
     rules = contracts()
-    ensure_tables(spark, lake, table_schemas(spark, rules))
+    ensure_tables(spark, lake, table_schemas(spark))
     return BatchTarget(lake, "t", rules, kafka_bootstrap, topic)
 
 
