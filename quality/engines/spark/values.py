@@ -163,8 +163,8 @@ class Fields:
         return bool(self._payload_paths)
 
     def helper_steps(self) -> list[dict[str, Column]]:
-        """The projections to run before the rules: the payload VARIANT, each field's sub-VARIANT, its kind;
-        then the shared values (which may read the field helpers)."""
+        """The projections to run before the rules: the payload VARIANT, each field's sub-VARIANT, its kind, its
+        typed values; then the shared values (which may read the field helpers)."""
         steps: list[dict[str, Column]] = []
         if self._payload_paths:
             v = F.col(PAYLOAD_VARIANT)
