@@ -22,6 +22,7 @@ from gateway.settings import GatewaySettings, get_settings
 from gateway.tenants import RateLimiter, TenantDirectory
 from ingest.envelope import EventEnvelope
 from ingest.producer import AsyncProducer
+from observability.exposition import worker_exited
 from observability.metrics import GATEWAY_REQUEST_SECONDS, GATEWAY_REQUESTS
 from quality.exceptions import QualityError
 
@@ -91,6 +92,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             left = app.state.producer.close(timeout_s=settings.delivery_timeout_ms / 1000 + 1)
             if left:
                 log.error("shutdown: %d events were still unacknowledged by Kafka", left)
+            worker_exited()
 
     app = FastAPI(
         title="Weir ingest gateway",

@@ -2,24 +2,42 @@
 `gateway.app:app_factory` in each worker process, so each has its own Kafka producer. SIGTERM: readiness
 goes false, the listener closes (after `WEIR_SHUTDOWN_DRAIN_S`), in-flight requests finish and their events
 are flushed to Kafka, then the process exits. Per-request access logging is off unless `WEIR_ACCESS_LOG=true`
-(it costs more CPU than validating an event; the metrics count every request)."""
+(it costs more CPU than validating an event; the metrics count every request). With several workers `/metrics`
+combines every worker's values (`observability.exposition`), whichever worker answers the scrape."""
+
+import os
+import shutil
+import tempfile
 
 import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import get_settings
+from observability.exposition import MULTIPROC_ENV, multiprocess_dir
 
 
 def run(host: str | None = None, port: int | None = None, workers: int | None = None) -> None:
     settings = get_settings()
     create_app(settings)  # fail fast, in this process, on a configuration error (keys, contracts)
-    uvicorn.run(
-        "gateway.app:app_factory",
-        factory=True,
-        host=host or settings.gateway_host,
-        port=port or settings.gateway_port,
-        workers=workers or settings.gateway_workers,
-        log_level="info",
-        access_log=settings.access_log,
-        timeout_graceful_shutdown=int(settings.shutdown_drain_s + settings.delivery_timeout_ms / 1000 + 5),
-    )
+    workers = workers or settings.gateway_workers
+    # Several workers: their metrics are combined through files in a fresh directory (prometheus-client's
+    # multiprocess mode), set before uvicorn starts them, removed when they are gone. A directory the operator
+    # set already is used as it is.
+    metrics_dir = None
+    if workers > 1 and multiprocess_dir() is None:
+        metrics_dir = tempfile.mkdtemp(prefix="weir-gateway-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            "gateway.app:app_factory",
+            factory=True,
+            host=host or settings.gateway_host,
+            port=port or settings.gateway_port,
+            workers=workers,
+            log_level="info",
+            access_log=settings.access_log,
+            timeout_graceful_shutdown=int(settings.shutdown_drain_s + settings.delivery_timeout_ms / 1000 + 5),
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -36,7 +36,9 @@ GATEWAY_REQUEST_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 GATEWAY_PRODUCER_QUEUE = Gauge(
-    "weir_gateway_producer_queue_messages", "Messages waiting in the producer for an acknowledgement."
+    "weir_gateway_producer_queue_messages",
+    "Messages waiting in the producer for an acknowledgement (summed over live workers).",
+    multiprocess_mode="livesum",
 )
 GATEWAY_DELIVERY_ERRORS = Counter(
     "weir_gateway_delivery_errors_total", "Events Kafka did not acknowledge (queue full, timeout, refused)."

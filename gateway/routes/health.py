@@ -3,10 +3,11 @@
 import asyncio
 
 from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from gateway.deps import STOPPING, ProducerDep, SettingsDep
 from gateway.responses import JSON
+from observability.exposition import exposition
 from observability.metrics import GATEWAY_PRODUCER_QUEUE
 
 router = APIRouter(tags=["health"])
@@ -33,4 +34,4 @@ async def readyz(producer: ProducerDep, settings: SettingsDep) -> JSON:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(producer: ProducerDep) -> Response:
     GATEWAY_PRODUCER_QUEUE.set(producer.queue_depth())
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)

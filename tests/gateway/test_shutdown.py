@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.topics import EVENTS_TOPIC
 from tests.gateway.test_events_route import order
@@ -138,3 +139,33 @@ def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, 
     _wait_exit(pid)
     for worker in workers:
         _wait_exit(worker)
+
+
+def _accepted(metrics_text: str) -> float:
+    """`weir_gateway_events_total{outcome="accepted",tenant="acme"}` in a scrape (0 when absent)."""
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == "weir_gateway_events_total" and sample.labels == {
+                "outcome": "accepted",
+                "tenant": "acme",
+            }:
+                return sample.value
+    return 0.0
+
+
+def test_with_several_workers_every_scrape_counts_every_worker(kafka_bootstrap, gateway_factory):
+    """Each request on its own connection, so both workers serve some; whichever worker answers a scrape,
+    `/metrics` counts the events of both (prometheus-client's multiprocess mode)."""
+    gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
+    _wait_ready(gw.url)
+    pid = gw.service.pid()
+    assert pid is not None
+    deadline = time.monotonic() + 30
+    while len([c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < 2:
+        assert time.monotonic() < deadline, _children(pid)
+        time.sleep(0.2)
+    n = 40
+    for _ in range(n):
+        assert httpx.post(f"{gw.url}/v1/events", json=order(), headers=KEY, timeout=30).status_code == 202
+    scrapes = [_accepted(httpx.get(f"{gw.url}/metrics", timeout=10).text) for _ in range(12)]
+    assert scrapes == [n] * len(scrapes)
