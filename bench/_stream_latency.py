@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 
+from bench._kafka import free_port
 from bench._load import HEADERS_JSON, Connection, percentile
 from weir.stack.paths import REPO_ROOT, Home
 from weir.stack.procs import Service
@@ -198,7 +199,7 @@ def summarize(lat: list[float]) -> dict[str, Any]:
 
 def start_gateway(state: Path, bootstrap: str, contracts: Path) -> tuple[Service, int]:
     """A real gateway process (`python -m weir gateway`), the bench tenant unlimited, edge rules from `contracts`."""
-    port = _free_port()
+    port = free_port()
     service = Service("bench-gateway", Home(state).ensure())
     env = {
         "WEIR_HOME": str(state),
@@ -219,14 +220,6 @@ def start_gateway(state: Path, bootstrap: str, contracts: Path) -> tuple[Service
 
     wait_until("the gateway to be ready", ready, 60, [service])
     return service, port
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _end_offsets(bootstrap: str, topic: str) -> str:
@@ -282,7 +275,7 @@ def latency_phase(
     starting = "earliest" if private else _end_offsets(bootstrap, EVENTS_TOPIC)
     gateway, port = start_gateway(state / "gateway", bootstrap, contracts)
     log(f"gateway ready on port {port}")
-    metrics_port = _free_port()
+    metrics_port = free_port()
     stream_home = state / "stream"
     lake = stream_home / "lake"
     env = {

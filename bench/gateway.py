@@ -38,11 +38,11 @@ import orjson  # noqa: E402
 from confluent_kafka import Producer  # noqa: E402
 
 from bench import _load as load  # noqa: E402
+from bench._kafka import free_port, start_broker  # noqa: E402
 from ingest.admin import create_topics, wait_for_cluster  # noqa: E402
 from ingest.producer import producer_config  # noqa: E402
 from ingest.topics import EVENTS_TOPIC, default_topics  # noqa: E402
 from weir.stack.jars import fetch  # noqa: E402
-from weir.stack.kafka import LocalKafka  # noqa: E402
 from weir.stack.paths import REPO_ROOT, Home  # noqa: E402
 from weir.stack.procs import Service  # noqa: E402
 
@@ -55,33 +55,6 @@ TARGET_P99_MS = 20.0
 
 def log(message: str) -> None:
     print(f"[bench/gateway {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_broker(state: Path) -> LocalKafka | None:
-    """A private broker on free ports, unless WEIR_KAFKA_BOOTSTRAP names one (then None)."""
-    if os.environ.get("WEIR_KAFKA_BOOTSTRAP"):
-        return None
-    home = Home.from_env().ensure()
-    fetch("kafka", home)
-    broker = LocalKafka(
-        Service("bench-kafka", Home(state).ensure()),
-        home.jars / "kafka",
-        state / "data",
-        port=free_port(),
-        controller_port=free_port(),
-        heap="512m",
-    )
-    log(f"starting a private Kafka broker on {broker.bootstrap}")
-    broker.start()
-    return broker
 
 
 def start_gateway(state: Path, bootstrap: str, workers: int) -> tuple[Service, str, int]:
@@ -261,7 +234,10 @@ def main() -> int:
     seconds = 3.0 if args.quick else args.seconds
 
     state = Path(tempfile.mkdtemp(prefix="weir-bench-gateway-"))
-    broker = start_broker(state / "kafka")
+    home = Home.from_env().ensure()
+    if not os.environ.get("WEIR_KAFKA_BOOTSTRAP"):
+        fetch("kafka", home)
+    broker = start_broker(state / "kafka", home.jars, log)
     gateway: Service | None = None
     try:
         bootstrap = broker.bootstrap if broker else os.environ["WEIR_KAFKA_BOOTSTRAP"]

@@ -42,14 +42,13 @@ sys.path.insert(0, str(_HERE.parent))
 from confluent_kafka import Producer  # noqa: E402
 
 from bench import _stream_data as data  # noqa: E402
+from bench._kafka import start_broker  # noqa: E402
 from bench._stream_latency import latency_phase  # noqa: E402
 from ingest.admin import create_topics, wait_for_cluster  # noqa: E402
 from ingest.producer import producer_config  # noqa: E402
 from ingest.topics import EVENTS_TOPIC, TopicSpec, default_topics  # noqa: E402
 from weir.stack.jars import fetch  # noqa: E402
-from weir.stack.kafka import LocalKafka  # noqa: E402
 from weir.stack.paths import Home  # noqa: E402
-from weir.stack.procs import Service  # noqa: E402
 
 TARGET_EPS = 30_000
 TARGET_P95_S = 3.0
@@ -60,34 +59,9 @@ def log(message: str) -> None:
     print(f"[bench/streaming {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def load() -> dict[str, Any]:
     uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
     return {"loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()], "uptime": uptime}
-
-
-def start_broker(state: Path, jars: Path) -> LocalKafka | None:
-    """A private broker on free ports, unless WEIR_KAFKA_BOOTSTRAP names one (then None)."""
-    if os.environ.get("WEIR_KAFKA_BOOTSTRAP"):
-        return None
-    broker = LocalKafka(
-        Service("bench-kafka", Home(state).ensure()),
-        jars / "kafka",
-        state / "data",
-        port=free_port(),
-        controller_port=free_port(),
-        heap="512m",
-    )
-    log(f"starting a private Kafka broker on {broker.bootstrap}")
-    broker.start()
-    return broker
 
 
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
@@ -241,7 +215,7 @@ def main() -> int:
     fetch("kafka", home)
     fetch("spark", home)
     state = Path(tempfile.mkdtemp(prefix="weir-bench-streaming-"))
-    broker = start_broker(state / "kafka", home.jars)
+    broker = start_broker(state / "kafka", home.jars, log)
     throughput: dict[str, Any] | None = None
     latency: dict[str, Any] | None = None
     try:
