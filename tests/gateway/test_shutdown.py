@@ -121,15 +121,21 @@ def test_sigterm_during_in_flight_requests_loses_no_acknowledged_event(
     assert not missing, f"{len(missing)} of {len(wanted)} acknowledged events are not in Kafka"
 
 
-def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, gateway_factory):
-    gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
-    _wait_ready(gw.url)
-    pid = gw.service.pid()
+def _ready_workers(url: str, pid: int | None, n: int, timeout_s: float = 30) -> tuple[int, list[int]]:
+    """Wait until the gateway at `url` (process `pid`) is ready and has `n` uvicorn worker processes: `(pid,
+    the workers' pids)`."""
+    _wait_ready(url)
     assert pid is not None
-    deadline = time.monotonic() + 30
-    while len(workers := [c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < 2:
+    deadline = time.monotonic() + timeout_s
+    while len(workers := [c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < n:
         assert time.monotonic() < deadline, _children(pid)
         time.sleep(0.2)
+    return pid, workers
+
+
+def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, gateway_factory):
+    gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
+    pid, workers = _ready_workers(gw.url, gw.service.pid(), 2)
     with httpx.Client(base_url=gw.url, headers=KEY, timeout=30) as client:
         for _ in range(10):
             assert client.post("/v1/events", json=order()).status_code == 202
@@ -157,13 +163,7 @@ def test_with_several_workers_every_scrape_counts_every_worker(kafka_bootstrap, 
     """Each request on its own connection, so both workers serve some; whichever worker answers a scrape,
     `/metrics` counts the events of both (prometheus-client's multiprocess mode)."""
     gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
-    _wait_ready(gw.url)
-    pid = gw.service.pid()
-    assert pid is not None
-    deadline = time.monotonic() + 30
-    while len([c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < 2:
-        assert time.monotonic() < deadline, _children(pid)
-        time.sleep(0.2)
+    _ready_workers(gw.url, gw.service.pid(), 2)
     n = 40
     for _ in range(n):
         assert httpx.post(f"{gw.url}/v1/events", json=order(), headers=KEY, timeout=30).status_code == 202
