@@ -3,6 +3,10 @@
 `event_id` is the idempotency key end to end; it is normalised to the lowercase hyphenated UUID form so that
 the same id spelled twice is one id. `occurred_at` must carry an offset and is normalised to UTC.
 
+The envelope's patterns (`EVENT_ID_PATTERN`, `EVENT_TYPE_PATTERN`, `OCCURRED_AT_PATTERN`, anchor-free, from
+`quality.rules.patterns`) are its one definition: the gateway checks them here, the stream and batch jobs check
+the same ones on what they read from Kafka (anchored with Java's `\\z`, so a trailing newline never passes).
+
 `fast_record` is the hot path for the common case: an envelope already in the normal form (decoded JSON) is
 checked with plain comparisons and turned into its record without building a model; anything it is not sure
 of goes to `EventEnvelope`, which decides and names the errors.
@@ -14,9 +18,25 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_.-]{0,127}$"
+from quality.rules import patterns
+
+# The normal form of `event_id` on Kafka (the gateway accepts any UUID spelling and writes this one).
+EVENT_ID_PATTERN = patterns.CANONICAL_UUID
+EVENT_TYPE_PATTERN = patterns.EVENT_TYPE
+# RFC 3339 with an offset: `T` or a space, seconds, at most 6 fraction digits, `Z` or `+hh:mm`/`-hh:mm`.
+OCCURRED_AT_PATTERN = patterns.RFC3339
+OCCURRED_AT_MESSAGE = "occurred_at is not an RFC 3339 timestamp with an offset, like 2026-11-25T10:00:00.123Z"
+
+
+def _whole(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.ASCII)
+
+
+_EVENT_ID = _whole(EVENT_ID_PATTERN)
+_EVENT_TYPE = _whole(EVENT_TYPE_PATTERN)
+_OCCURRED_AT = _whole(OCCURRED_AT_PATTERN)
 
 
 class EventEnvelope(BaseModel):
@@ -26,15 +46,30 @@ class EventEnvelope(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: Annotated[UUID, Field(strict=False, description="UUID; the idempotency key end to end.")]
-    event_type: Annotated[str, Field(strict=True, pattern=EVENT_TYPE_PATTERN, examples=["order.created"])]
+    event_type: Annotated[str, Field(strict=True, pattern=f"^(?:{EVENT_TYPE_PATTERN})$", examples=["order.created"])]
     schema_version: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] = 1
     occurred_at: Annotated[
         AwareDatetime,
-        Field(strict=True, description="RFC 3339 timestamp with an offset.", examples=["2026-11-25T10:00:00Z"]),
+        # Lax, so that the text `_rfc3339` let through is parsed; anything but RFC 3339 text is refused there.
+        Field(
+            strict=False,
+            description="RFC 3339 timestamp with an offset.",
+            examples=["2026-11-25T10:00:00Z"],
+            json_schema_extra={"pattern": f"^(?:{OCCURRED_AT_PATTERN})$"},
+        ),
     ]
     source: Annotated[str | None, Field(strict=True, max_length=256)] = None
     key: Annotated[str | None, Field(strict=True, min_length=1, max_length=1024)] = None
     payload: Annotated[dict[str, Any], Field(strict=True)]
+
+    @field_validator("occurred_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, value: object) -> object:
+        """Only RFC 3339 text (pydantic alone also takes `2026-11-25T10:00Z`, `+0100`, 7 fraction digits, and,
+        lax, a number of seconds)."""
+        if not isinstance(value, str) or _OCCURRED_AT.fullmatch(value) is None:
+            raise ValueError(OCCURRED_AT_MESSAGE)
+        return value
 
 
 def envelope_error_list(exc: ValidationError) -> list[dict[str, Any]]:
@@ -79,30 +114,21 @@ def utc_text(ts: datetime) -> str:
 
 
 def _utc(ts: datetime) -> str:
-    utc = ts.astimezone(UTC)
-    if utc.year >= 1000:  # isoformat pads the year to 4 digits; strftime's %Y does not (below 1000)
-        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC: the year always in 4 digits (isoformat pads it; strftime's %Y does not below 1000)."""
+    return ts.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 _FIELDS = frozenset(EventEnvelope.model_fields)
-# What the fast path takes without asking pydantic: a lowercase hyphenated UUID (the normal form), and an RFC
-# 3339 timestamp with `T`, 1-6 fraction digits and `Z` or a +hh:mm offset. Everything else goes to the model.
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_EVENT_TYPE = re.compile(EVENT_TYPE_PATTERN.removeprefix("^").removesuffix("$"))
-_TIMESTAMP = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
-    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-)
+# What the fast path takes without asking pydantic: the envelope's patterns, an id already in its normal form
+# and a timestamp written with `T`. Everything else goes to the model.
 
 
 def _normal_utc(text: str, parsed: datetime) -> str:
-    """`_utc(parsed)`; a timestamp already in UTC with 6 fraction digits (year >= 1000) is its own spelling."""
-    if text[0] != "0":
-        if len(text) == 27 and text[26] == "Z":  # 2026-11-25T10:00:00.123456Z
-            return text
-        if len(text) == 32 and text.endswith("+00:00"):  # 2026-11-25T10:00:00.123456+00:00
-            return text[:26] + "Z"
+    """`_utc(parsed)`; a timestamp already in UTC with 6 fraction digits is its own spelling."""
+    if len(text) == 27 and text[26] == "Z":  # 2026-11-25T10:00:00.123456Z
+        return text
+    if len(text) == 32 and text.endswith("+00:00"):  # 2026-11-25T10:00:00.123456+00:00
+        return text[:26] + "Z"
     return _utc(parsed)
 
 
@@ -128,9 +154,10 @@ def fast_record(item: dict[str, Any], *, tenant: str, received_at: str) -> dict[
         or not 1 <= version <= 1_000_000
         or (source is not None and (type(source) is not str or len(source) > 256))
         or (key is not None and (type(key) is not str or not 1 <= len(key) <= 1024))
-        or _UUID.fullmatch(event_id) is None
+        or _EVENT_ID.fullmatch(event_id) is None
         or _EVENT_TYPE.fullmatch(event_type) is None
-        or _TIMESTAMP.fullmatch(occurred_at) is None
+        or _OCCURRED_AT.fullmatch(occurred_at) is None
+        or occurred_at[10] != "T"
     ):
         return None
     try:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from quality.rules import CATALOG
+from quality.rules import CATALOG, patterns
 from quality.rules.base import Params, RuleKind, RuleType, Severity
 
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,127}$"
@@ -66,7 +66,7 @@ class RuleEntry(BaseModel):
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    event_type: str = Field(pattern=r"^(_default|[a-z][a-z0-9_.-]{0,127})$")
+    event_type: str = Field(pattern=rf"^(?:{DEFAULT_EVENT_TYPE}|{patterns.EVENT_TYPE})$")
     description: str = ""
     owner: str = ""
     schema_versions: list[int] = Field(default_factory=lambda: [1], min_length=1)

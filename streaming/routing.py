@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from quality import CompiledContract
 from quality.contract import DEFAULT_EVENT_TYPE
 from quality.engines.spark import with_contract_failures
-from streaming.transforms import FAILED_RULES, failure, no_failures
+from streaming.transforms import FAILED_RULES, PAYLOAD_VARIANT, failure, no_failures
 
 BLOCKING = ("quarantine", "fail")
 SILVER, QUARANTINE = "silver", "quarantine"
@@ -50,7 +50,12 @@ def route(parsed: DataFrame, contracts: Mapping[str, CompiledContract]) -> DataF
     the micro-batch's timestamp that Spark records in its offset log, so a replayed batch gets the same verdicts."""
     typed = {k: v for k, v in contracts.items() if k != DEFAULT_EVENT_TYPE}
     checked = with_contract_failures(
-        parsed, typed, default=contracts.get(DEFAULT_EVENT_TYPE), now=F.col("batch_ts"), column="_dq"
+        parsed,
+        typed,
+        default=contracts.get(DEFAULT_EVENT_TYPE),
+        now=F.col("batch_ts"),
+        column="_dq",
+        payload_variant=PAYLOAD_VARIANT,
     )
     failures = F.when(F.col("envelope_ok"), F.concat(_version_failures(typed), F.col("_dq"))).otherwise(
         F.col("envelope_failures")

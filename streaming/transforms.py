@@ -10,9 +10,13 @@ coordinates, so that every record has an identity). `mark_first` flags the first
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType
+from pyspark.sql.types import LongType, StringType, StructField, StructType, VariantType
 
-# `payload` is read as a string: Spark keeps an object's raw JSON text for a string-typed field.
+from ingest.envelope import EVENT_ID_PATTERN, EVENT_TYPE_PATTERN, OCCURRED_AT_PATTERN
+from quality.engines.spark.values import full_match
+
+# `payload` is read as a VARIANT (any JSON value), so an object is told apart from a string that looks like one;
+# `parse_events` keeps it (`PAYLOAD_VARIANT`, for the rules: parsed once) and its JSON text (`payload`).
 ENVELOPE_SCHEMA = StructType(
     [
         StructField("event_id", StringType()),
@@ -21,7 +25,7 @@ ENVELOPE_SCHEMA = StructType(
         StructField("occurred_at", StringType()),
         StructField("source", StringType()),
         StructField("key", StringType()),
-        StructField("payload", StringType()),
+        StructField("payload", VariantType()),
         StructField("tenant", StringType()),
         StructField("received_at", StringType()),
     ]
@@ -34,15 +38,13 @@ SILVER_PARTITIONS = ["event_date", "event_type"]
 QUARANTINE_PARTITIONS = ["event_date"]
 FAILED_RULES = "failed_rules"
 FAILED_RULES_TYPE = "array<struct<rule:string,severity:string,message:string>>"
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_EVENT_TYPE = r"^[a-z][a-z0-9_.-]{0,127}$"
-_RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+PAYLOAD_VARIANT = "payload_variant"
 
 # The envelope rules: (id, message). Their severity is always `quarantine`.
 UNPARSEABLE = ("envelope.unparseable", "the record is not a JSON object with the envelope's field types")
 ENVELOPE_RULES = {
-    "event_id": ("envelope.event_id", "event_id is missing or not a lowercase UUID"),
-    "event_type": ("envelope.event_type", "event_type is missing or does not match ^[a-z][a-z0-9_.-]{0,127}$"),
+    "event_id": ("envelope.event_id", "event_id is missing or not a lowercase hyphenated UUID"),
+    "event_type": ("envelope.event_type", f"event_type is missing or does not match ^{EVENT_TYPE_PATTERN}$"),
     "occurred_at": ("envelope.occurred_at", "occurred_at is missing or not an RFC 3339 timestamp with an offset"),
     "payload": ("envelope.payload", "payload is missing or not a JSON object"),
     "stamp": ("envelope.stamp", "tenant or received_at is missing: the record did not come through the gateway"),
@@ -61,13 +63,14 @@ def no_failures() -> Column:
 
 
 def _matches(c: Column, pattern: str) -> Column:
-    return F.coalesce(c.rlike(pattern), F.lit(False))
+    """`c` matches `pattern` as a whole (up to the absolute end: a trailing newline does not pass)."""
+    return F.coalesce(full_match(c, pattern), F.lit(False))
 
 
 def parse_events(kafka: DataFrame) -> DataFrame:
     """Kafka source rows (`key`, `value`, `topic`, `partition`, `offset`, `timestamp`, and the optional
-    `batch_ts`) -> envelope columns, `raw` (the value as text), Kafka coordinates, `envelope_failures`,
-    `envelope_ok`, `unparseable` and `record_id`."""
+    `batch_ts`) -> envelope columns (`payload` as JSON text, `PAYLOAD_VARIANT` as the parsed value), `raw` (the
+    value as text), Kafka coordinates, `envelope_failures`, `envelope_ok`, `unparseable` and `record_id`."""
     raw = F.col("value").cast("string")
     env = F.from_json(raw, _PARSE_SCHEMA, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT})
     batch_ts = F.col("batch_ts") if "batch_ts" in kafka.columns else F.current_timestamp()
@@ -85,11 +88,12 @@ def parse_events(kafka: DataFrame) -> DataFrame:
         "env.schema_version",
         "env.source",
         "env.key",
-        "env.payload",
+        F.to_json(F.col("env.payload")).alias("payload"),
+        F.col("env.payload").alias(PAYLOAD_VARIANT),
         "env.tenant",
-        F.when(_matches(F.col("env.occurred_at"), _RFC3339), F.try_to_timestamp(F.col("env.occurred_at"))).alias(
-            "occurred_at"
-        ),
+        F.when(
+            _matches(F.col("env.occurred_at"), OCCURRED_AT_PATTERN), F.try_to_timestamp(F.col("env.occurred_at"))
+        ).alias("occurred_at"),
         F.try_to_timestamp(F.col("env.received_at")).alias("received_at"),
         "raw",
         "kafka_topic",
@@ -103,11 +107,12 @@ def parse_events(kafka: DataFrame) -> DataFrame:
             | ~F.coalesce(F.ltrim(F.col("raw")).startswith("{"), F.lit(False))
         ).alias("unparseable"),
     )
-    id_ok = _matches(F.col("event_id"), _UUID)
+    id_ok = _matches(F.col("event_id"), EVENT_ID_PATTERN)
     checks = {
         "event_id": id_ok,
-        "event_type": _matches(F.col("event_type"), _EVENT_TYPE),
+        "event_type": _matches(F.col("event_type"), EVENT_TYPE_PATTERN),
         "occurred_at": F.col("occurred_at").isNotNull(),
+        # The text of a VARIANT object starts with `{`; a JSON string's with `"`, whatever it holds.
         "payload": F.coalesce(F.col("payload").startswith("{"), F.lit(False)),
         "stamp": F.col("tenant").isNotNull() & F.col("received_at").isNotNull(),
     }

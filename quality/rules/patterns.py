@@ -7,3 +7,9 @@ RFC3339 = (
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
 )
 ISO_DATE = r"(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+
+# The event envelope's fields (`ingest.envelope` is their one definition; the gateway, the stream and batch use
+# them through it). Anchor-free like the rest.
+EVENT_TYPE = r"[a-z][a-z0-9_.-]{0,127}"
+# A UUID in its normal form: lowercase, hyphenated (the gateway writes every id in this form).
+CANONICAL_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"

@@ -39,6 +39,13 @@ def test_required_fields(field):
         ("occurred_at", "2026-11-25T10:00:00", "occurred_at"),
         ("occurred_at", "yesterday", "occurred_at"),
         ("occurred_at", 1_700_000_000, "occurred_at"),
+        # What pydantic alone takes but RFC 3339 (the envelope's one pattern, the stream's too) does not.
+        ("occurred_at", "2026-11-25T10:00Z", "occurred_at"),
+        ("occurred_at", "2026-11-25T10:00:00+0100", "occurred_at"),
+        ("occurred_at", "2026-11-25T10:00:00.1234567Z", "occurred_at"),
+        ("occurred_at", "2026-11-25_10:00:00Z", "occurred_at"),
+        ("occurred_at", "2026-11-25T10:00:00Z\n", "occurred_at"),
+        ("event_type", "order.created\n", "event_type"),
         ("payload", [1, 2], "payload"),
         ("payload", "{}", "payload"),
         ("schema_version", "1", "schema_version"),
@@ -156,6 +163,7 @@ def test_the_fast_path_takes_only_what_the_model_accepts_and_makes_the_same_reco
     assert fast > 100  # the common forms do take the fast path
 
 
-def test_utc_text_pads_every_year_like_strftime_did():
-    assert utc_text(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "999-01-02T03:04:05.000000Z"
+def test_utc_text_writes_every_year_in_four_digits_as_rfc_3339_asks():
+    assert utc_text(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02T03:04:05.000000Z"
+    assert utc_text(datetime(1, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0001-01-02T03:04:05.000000Z"
     assert utc_text(datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)) == "2026-01-02T03:04:05.000006Z"

@@ -100,9 +100,12 @@ def with_contract_failures(
     event_type: str = "event_type",
     now: datetime | Column | None = None,
     column: str = FAILURES,
+    payload_variant: str | None = None,
 ) -> DataFrame:
-    """`df` plus `column`, each row checked against the contract of its `event_type` (else `default`)."""
-    fields = Fields(df, _now(now))
+    """`df` plus `column`, each row checked against the contract of its `event_type` (else `default`).
+    `payload_variant` names a VARIANT column that already holds the parsed `payload` (else its JSON text is
+    parsed once per row)."""
+    fields = Fields(df, _now(now), payload_variant)
     expr: Column | None = None
     for name, contract in sorted(contracts.items()):
         branch = _failures(fields, contract.row_rules)

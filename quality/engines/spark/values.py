@@ -139,9 +139,12 @@ def _kind_of_type(dtype: DataType) -> str:
 class Fields:
     """Resolves field paths against one DataFrame's schema."""
 
-    def __init__(self, df: DataFrame, now: Column | None = None) -> None:
+    def __init__(self, df: DataFrame, now: Column | None = None, payload_variant: str | None = None) -> None:
         self._types = {f.name: f.dataType for f in df.schema.fields}
         self.now = now if now is not None else F.current_timestamp()
+        # A VARIANT column already holding the parsed payload (the stream parses it with the envelope), else None:
+        # the JSON text in `payload` is parsed here.
+        self._payload_variant = payload_variant
         # Payload fields in use: JSON path -> helper column index. Each gets two helper columns, computed
         # once per row before the rules run: its sub-VARIANT and its kind.
         self._payload_paths: dict[str, int] = {}
@@ -171,7 +174,8 @@ class Fields:
             subs = {f"__weir_f{i}": F.try_variant_get(v, path, "variant") for path, i in self._payload_paths.items()}
             kinds = {f"__weir_f{i}_kind": _variant_kind(F.col(f"__weir_f{i}")) for i in self._payload_paths.values()}
             values = {name: value for i in self._payload_paths.values() for name, value in _variant_values(i).items()}
-            steps += [{PAYLOAD_VARIANT: F.try_parse_json(F.col(PAYLOAD))}, subs, kinds, values]
+            parsed = F.col(self._payload_variant) if self._payload_variant else F.try_parse_json(F.col(PAYLOAD))
+            steps += [{PAYLOAD_VARIANT: parsed}, subs, kinds, values]
         if self._shared:
             steps.append(dict(self._shared.values()))
         return steps
@@ -183,7 +187,7 @@ class Fields:
         if path is None:
             raise ValueError("this rule needs a field")
         head, _, rest = path.partition(".")
-        if head == PAYLOAD and isinstance(self._types.get(PAYLOAD), StringType):
+        if head == PAYLOAD and (self._payload_variant or isinstance(self._types.get(PAYLOAD), StringType)):
             return self._variant(path, "$." + rest if rest else "$")
         return self._typed(path)
 
