@@ -1,7 +1,11 @@
 """Session-scoped real components (Kafka broker, Spark session) and `*_factory` fixtures.
 
-Kafka: `WEIR_KAFKA_BOOTSTRAP` if set; else testcontainers where a Docker engine answers; else a real KRaft
-broker started from the jars `weir jars` fetched (the usual case here: there is no Docker engine).
+Kafka: `WEIR_KAFKA_BOOTSTRAP` if set; else, where a Docker engine answers, the apache/kafka image through
+testcontainers (`tests/kafka_container.py`, whose configuration `tests/test_docker_kafka.py` runs without Docker);
+else a real KRaft broker started from the jars `weir jars` fetched (the usual case here: there is no Docker engine).
+
+A test that uses `jars_home` (and so Maven, a broker or Spark: every JVM fixture depends on it) must be marked
+`integration` or `e2e`, so that `make unit` stays offline and quick; collection fails otherwise.
 """
 
 import os
@@ -22,6 +26,23 @@ from weir.stack.jars import fetch
 from weir.stack.kafka import LocalKafka
 from weir.stack.paths import Home
 from weir.stack.procs import Service
+
+JVM_FIXTURE = "jars_home"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if JVM_FIXTURE in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("integration") is None
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            f"these tests use {JVM_FIXTURE} (Maven, Kafka or Spark) but are not marked integration or e2e: "
+            + ", ".join(unmarked)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +69,12 @@ def kafka_bootstrap(jars_home: Home, tmp_path_factory: pytest.TempPathFactory) -
         yield external
         return
     if _docker_available():
-        from testcontainers.kafka import KafkaContainer  # type: ignore[import-not-found]
+        from tests.kafka_container import ApacheKafkaContainer
 
-        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
-            bootstrap = container.get_bootstrap_server()
-            create_topics(bootstrap, default_topics())
-            yield bootstrap
+        with ApacheKafkaContainer(free_port()) as container:
+            wait_for_cluster(container.bootstrap, timeout_s=60)
+            create_topics(container.bootstrap, default_topics())
+            yield container.bootstrap
         return
     broker = local_kafka(jars_home, tmp_path_factory.mktemp("kafka"))
     broker.start()
