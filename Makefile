@@ -5,12 +5,14 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-weir
+# What `weir tools` builds itself (its GoInstall route) lives in $WEIR_HOME/tools/bin: on PATH for every recipe.
+export PATH := $(abspath $(or $(WEIR_HOME),.weir))/tools/bin:$(PATH)
 
-.PHONY: help prereqs install jars demo up down status test lint unit bench clean
+.PHONY: help prereqs install jars tools demo up down status test lint unit bench clean
 
 help:
 	@echo "make demo   set up everything, start the local stack, post events, print what happened"
-	@echo "make test   lint, types, import contracts, and the whole test suite"
+	@echo "make test   lint, types, import contracts, and the whole test suite (installs what it needs)"
 	@echo "make up | down | status | bench | clean"
 
 prereqs:
@@ -28,6 +30,10 @@ install: $(STAMP)
 
 jars: install
 	$(BIN)/weir jars
+
+# The command-line tools the suite runs (promtool): found, else installed (apt-get as root), else one clear line.
+tools: install
+	$(BIN)/weir tools
 
 demo: jars
 	$(BIN)/weir demo
@@ -47,10 +53,10 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint jars
+test: lint jars tools
 	$(BIN)/pytest
 
-unit: install
+unit: install tools
 	$(BIN)/pytest -m "not integration and not e2e"
 
 bench: jars

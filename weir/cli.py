@@ -52,9 +52,19 @@ def _demo(_: argparse.Namespace) -> int:
     return demo.run()
 
 
+def _share_home() -> None:
+    """The services read `WEIR_HOME` (their settings' own default is `.weir` in the current directory): give them
+    the CLI's home (`weir.stack.paths.default_home()` unless set), so that `weir gateway`, `weir stream` and
+    `weir rules suggest` use the same `.weir` as `weir up` wherever they are started."""
+    from weir.stack.paths import Home
+
+    os.environ["WEIR_HOME"] = str(Home.from_env().root)
+
+
 def _gateway(args: argparse.Namespace) -> int:
     from gateway.main import run
 
+    _share_home()
     run(host=args.host, port=args.port, workers=args.workers)
     return 0
 
@@ -65,6 +75,7 @@ def _stream(args: argparse.Namespace) -> int:
     from streaming.runner import run
     from streaming.settings import StreamSettings
 
+    _share_home()
     flags = {
         "trigger_seconds": args.trigger_seconds,
         "max_offsets_per_trigger": args.max_offsets_per_trigger,
@@ -85,6 +96,13 @@ def _jars(_: argparse.Namespace) -> int:
     home = Home.from_env().ensure()
     for name, fetched in jars.fetch_all(home).items():
         print(f"{name:<6} {home.jars / name} ({'fetched' if fetched else 'cached'})")
+    return 0
+
+
+def _tools(_: argparse.Namespace) -> int:
+    from weir.stack import tools
+
+    tools.ensure_all()
     return 0
 
 
@@ -190,9 +208,10 @@ def _rules_suggest(args: argparse.Namespace) -> int:
 
     from quality.suggest import suggest_contract
     from streaming.session import build_session
-    from streaming.settings import get_settings
+    from streaming.settings import StreamSettings
 
-    settings = get_settings()
+    _share_home()
+    settings = StreamSettings()
     uri = args.table if "://" in args.table or args.table.startswith("/") else f"{settings.lake}/{args.table}"
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not args.force:
@@ -281,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(fn=_stream)
     sub.add_parser("jars", help="fetch the JVM jars with Maven into $WEIR_HOME/jars (cached)").set_defaults(fn=_jars)
+    sub.add_parser(
+        "tools", help="find the command-line tools the tests run (promtool), installing what is missing"
+    ).set_defaults(fn=_tools)
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(dest="topics_cmd", required=True)
     p = topics.add_parser("create", help="create Weir's topics (idempotent)")
     p.add_argument("--bootstrap", default=None, help="default: WEIR_KAFKA_BOOTSTRAP or the local broker")

@@ -1,11 +1,14 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from weir.cli import build_parser, main
 
-COMMANDS = ["up", "down", "status", "demo", "gateway", "stream", "jars", "topics", "rules", "failures"]
+COMMANDS = ["up", "down", "status", "demo", "gateway", "stream", "jars", "tools", "topics", "rules", "failures"]
+# `pip install -e .` writes the `weir` console script beside the venv's python (pyproject's [project.scripts]).
+CONSOLE_SCRIPT = Path(sys.executable).with_name("weir")
 
 
 def test_every_command_has_help():
@@ -25,9 +28,13 @@ def test_an_unknown_command_is_a_usage_error():
 
 
 def test_the_console_script_is_installed():
-    proc = subprocess.run([sys.executable, "-m", "weir", "--help"], capture_output=True, text=True, check=False)
-    assert proc.returncode == 0
-    assert "weir" in proc.stdout
+    assert CONSOLE_SCRIPT.is_file(), f"no console script at {CONSOLE_SCRIPT}: `make install` (pip install -e .)"
+    proc = subprocess.run([str(CONSOLE_SCRIPT), "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: weir ")
+    bad = subprocess.run([str(CONSOLE_SCRIPT), "nope"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 2
+    assert "invalid choice" in bad.stderr
 
 
 def test_bad_stream_flags_are_a_clear_error(capsys):

@@ -20,6 +20,7 @@ def test_artifact_name(jar, artifact):
     assert jars.artifact_name(jar) == artifact
 
 
+@pytest.mark.integration  # `jars_home` runs Maven unless the folders are complete: not for `make unit`
 def test_fetched_folders_are_complete_and_a_second_fetch_is_a_no_op(jars_home):
     for name in ("kafka", "spark"):
         folder, fetched_now = jars.fetch(name, jars_home)
@@ -27,6 +28,7 @@ def test_fetched_folders_are_complete_and_a_second_fetch_is_a_no_op(jars_home):
         assert jars.is_complete(folder, infra_pom(name))
 
 
+@pytest.mark.integration
 def test_spark_folder_holds_the_extras_and_nothing_pyspark_ships(jars_home):
     names = {jars.artifact_name(j.name) for j in (jars_home.jars / "spark").glob("*.jar")}
     assert {"delta-spark_4.2_2.13", "spark-sql-kafka-0-10_2.13", "kafka-clients", "delta-storage"} <= names
@@ -34,6 +36,7 @@ def test_spark_folder_holds_the_extras_and_nothing_pyspark_ships(jars_home):
     assert not names & shipped
 
 
+@pytest.mark.integration
 def test_kafka_folder_has_the_broker_and_a_log4j2_binding(jars_home):
     names = {jars.artifact_name(j.name) for j in (jars_home.jars / "kafka").glob("*.jar")}
     assert {"kafka_2.13", "kafka-server", "log4j-core", "log4j-slf4j-impl"} <= names
