@@ -8,10 +8,22 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from quality.contract import DEFAULT_EVENT_TYPE, CompiledContract, CompiledRule, Contract, compile_rule, schema_rules
+from quality.contract import (
+    DEFAULT_EVENT_TYPE,
+    CompiledContract,
+    CompiledRule,
+    Contract,
+    RuleEntry,
+    compile_rule,
+    schema_rules,
+)
 from quality.exceptions import ContractError, DuplicateRuleError, QualityError
 from quality.registry import Registry
+from quality.rules import CATALOG
 from quality.rules.base import RuleKind
+
+# A rule param that names a file (`in_reference`'s `file`): in a contract file, relative to that file's directory.
+FILE_PARAM = "file"
 
 Path_ = tuple[str | int, ...]
 
@@ -50,8 +62,9 @@ def _where(loc: Iterable[Any]) -> str:
     return ".".join(str(p) for p in loc)
 
 
-def parse_contract(text: str, source: str = "<string>") -> CompiledContract:
-    """Parse, validate and compile one contract's YAML text."""
+def parse_contract(text: str, source: str = "<string>", base_dir: Path | None = None) -> CompiledContract:
+    """Parse, validate and compile one contract's YAML text. A relative `file` param (`in_reference`) is resolved
+    against `base_dir` (`load_contract` passes the contract file's directory), else the current directory."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
@@ -75,10 +88,20 @@ def parse_contract(text: str, source: str = "<string>") -> CompiledContract:
             f"{source}:{_line(lines, e['loc'])}: {_where(e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
         ]
         raise ContractError("\n".join(problems)) from None
-    return _compile(contract, lines, source)
+    return _compile(contract, lines, source, base_dir)
 
 
-def _compile(contract: Contract, lines: dict[Path_, int], source: str) -> CompiledContract:
+def _anchored(entry: RuleEntry, base_dir: Path | None) -> RuleEntry:
+    """`entry` with a relative `file` param made relative to `base_dir` (the rule's own validation reads it)."""
+    file = entry.params.get(FILE_PARAM)
+    if base_dir is None or not isinstance(file, str) or not file or Path(file).is_absolute():
+        return entry
+    if entry.rule not in CATALOG or FILE_PARAM not in CATALOG.get(entry.rule).params.model_fields:
+        return entry
+    return entry.model_copy(update={"params": {**entry.params, FILE_PARAM: str(base_dir / file)}})
+
+
+def _compile(contract: Contract, lines: dict[Path_, int], source: str, base_dir: Path | None) -> CompiledContract:
     ids: Registry[str] = Registry("rule id")
     compiled: dict[RuleKind, list[CompiledRule]] = {RuleKind.ROW: [], RuleKind.DATASET: []}
     try:
@@ -98,7 +121,7 @@ def _compile(contract: Contract, lines: dict[Path_, int], source: str) -> Compil
                     f"{source}:{_line(lines, (*loc, 'id'))}: {section}.{i}.id: duplicate rule id {entry.id!r}"
                 ) from None
             try:
-                compiled[kind].append(compile_rule(entry, kind))
+                compiled[kind].append(compile_rule(_anchored(entry, base_dir), kind))
             except ValidationError as exc:
                 problems = [
                     f"{source}:{_line(lines, (*loc, 'params', *e['loc']))}: {section}.{i} ({entry.rule}): "
@@ -123,7 +146,7 @@ def load_contract(path: Path) -> CompiledContract:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ContractError(f"{path}: cannot read: {exc}") from None
-    contract = parse_contract(text, str(path))
+    contract = parse_contract(text, str(path), base_dir=path.parent.absolute())
     if path.stem != contract.event_type:
         raise ContractError(
             f"{path}:1: the file of event type {contract.event_type!r} must be named {contract.event_type}.yaml"

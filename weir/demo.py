@@ -153,6 +153,32 @@ def _wait(lake: str, silver: set[str], quarantine: set[str], timeout_s: float) -
     )
 
 
+def count_bronze(lake: str, event_ids: set[str], raw_ids: set[str]) -> int:
+    """Bronze rows of this run: every copy of the accepted events (a retry is a row of its own) and the raw
+    records, which have no event_id and are known by their Kafka coordinates (`kafka:<topic>/<partition>/<offset>`,
+    the id quarantine gives them)."""
+    rows = read_rows(f"{lake}/bronze/events", ["event_id", "kafka_topic", "kafka_partition", "kafka_offset"])
+    return sum(
+        1
+        for r in rows
+        if r["event_id"] in event_ids
+        or f"kafka:{r['kafka_topic']}/{r['kafka_partition']}/{r['kafka_offset']}" in raw_ids
+    )
+
+
+def wait_bronze(lake: str, event_ids: set[str], raw_ids: set[str], want: int, timeout_s: float) -> int:
+    """The bronze count of this run once it reaches `want` (a late retry's micro-batch may commit after the
+    rows silver and quarantine were waited for); StackError with the count read when it does not in time."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = count_bronze(lake, event_ids, raw_ids)
+        if found >= want:
+            return found
+        if time.monotonic() >= deadline:
+            raise StackError(f"after {timeout_s:.0f}s {found}/{want} records of this run are in bronze")
+        time.sleep(1)
+
+
 def run(say: Say = print, timeout_s: float = 180.0) -> int:
     stack = Stack.from_env()
     say("== starting the local stack")
@@ -187,8 +213,8 @@ def run(say: Say = print, timeout_s: float = 180.0) -> int:
     say(f"  all there after {waited:.1f}s")
     failing = {r["event_id"] for r in s_rows if r["dq_warnings"]} | {r["quarantine_id"] for r in q_rows}
     failures = _read_failures(stack.bootstrap, failures_from, failing, timeout_s=30)
-    bronze = [r for r in read_rows(f"{lake}/bronze/events", ["event_id"]) if r["event_id"] in set(accepted)]
-    _summary(say, stack, lake, posted=len(accepted), rejected=rejected, bronze=len(bronze) + 1)
+    bronze = wait_bronze(lake, set(accepted), {garbage}, want=len(accepted) + 1, timeout_s=timeout_s)
+    _summary(say, stack, lake, posted=len(accepted), rejected=rejected, bronze=bronze)
     _tables(say, s_rows, q_rows, failures)
     _where(say, stack, lake)
     return 0

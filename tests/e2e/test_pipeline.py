@@ -22,9 +22,12 @@ from weir.stack.paths import REPO_ROOT
 pytestmark = pytest.mark.e2e
 
 
+WEIR = Path(sys.executable).with_name("weir")  # the installed console script, as a user runs it
+
+
 def weir(env, *args, timeout=300):
     return subprocess.run(
-        [sys.executable, "-m", "weir", *args],
+        [str(WEIR), *args],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -66,6 +69,19 @@ def wait_for_silver(lake: Path, wanted: set[str], timeout_s: float = 180) -> lis
     raise AssertionError(f"{len(set(found))}/{len(wanted)} events reached silver in {timeout_s}s")
 
 
+def wait_for_bronze(lake: Path, wanted: set[str], rows: int, timeout_s: float = 180) -> list[str]:
+    """Bronze's rows of `wanted` once there are `rows` of them: every copy, retries included, was processed (a
+    retry can land in a later micro-batch than its original, after silver already holds every id)."""
+    deadline = time.monotonic() + timeout_s
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        found = [i for i in column(str(lake / "bronze/events"), "event_id") if i in wanted]
+        if len(found) >= rows:
+            return found
+        time.sleep(1)
+    raise AssertionError(f"{len(found)}/{rows} records reached bronze in {timeout_s}s")
+
+
 def test_n_events_posted_are_in_the_tables_exactly_once(stack, spark):
     env, home, up_output = stack
     key = (home / "api-key").read_text().strip().partition(":")[2]
@@ -80,7 +96,9 @@ def test_n_events_posted_are_in_the_tables_exactly_once(stack, spark):
     wanted = {e["event_id"] for e in events}
     lake = home / "lake"
 
-    found = wait_for_silver(lake, wanted)
+    wait_for_silver(lake, wanted)
+    assert len(wait_for_bronze(lake, wanted, 70)) == 70  # the retries were processed too: now dedupe is checkable
+    found = [i for i in column(str(lake / "silver/events"), "event_id") if i in wanted]
     assert sorted(found) == sorted(wanted)  # deltalake, an independent reader: each id exactly once
 
     silver = spark.read.format("delta").load(str(lake / "silver/events"))
@@ -110,6 +128,7 @@ def test_demo_prints_what_happened(stack):
     out = demo.stdout
     assert "13 accepted (202" in out
     assert "3 rejected (422)" in out
+    assert "bronze     : 14 rows for this run" in out  # read from bronze: the 13 accepted and the raw record
     assert "silver     : 10 rows for this run" in out
     assert "quarantine : 3 rows for this run" in out
     assert "payment-amount-positive (quarantine)" in out
@@ -171,6 +190,7 @@ def test_data_quality_routes_every_event_and_publishes_each_failure(stack, kafka
     want_silver = {e["event_id"] for e in [*valid, warn]}
     want_quarantine = {e["event_id"] for e in [*quarantine, unknown_version]} | set(raw_ids)
     wait_for_silver(lake, want_silver)
+    wait_for_bronze(lake, {e["event_id"] for e in [*batch, valid[0], quarantine[0]]}, 9)  # the retries too
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         quarantined = [q for q in column(str(lake / "quarantine/events"), "quarantine_id") if q in want_quarantine]

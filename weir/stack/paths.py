@@ -7,8 +7,10 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _default_home() -> Path:
-    # An editable install (the way `make` installs Weir) sits in the repo: `.weir` goes beside pyproject.toml.
+def default_home() -> Path:
+    """Weir's one default `$WEIR_HOME`: `.weir` beside pyproject.toml when Weir runs from its checkout (an editable
+    install, the way `make` installs it), wherever the command is started; else `.weir` in the current directory.
+    The CLI hands it to the services it starts (`WEIR_HOME`), so they never fall back to their own default."""
     if (REPO_ROOT / "pyproject.toml").is_file():
         return REPO_ROOT / ".weir"
     return Path.cwd() / ".weir"
@@ -21,7 +23,7 @@ class Home:
     @classmethod
     def from_env(cls) -> "Home":
         raw = os.environ.get("WEIR_HOME")
-        return cls(Path(raw).resolve() if raw else _default_home())
+        return cls(Path(raw).resolve() if raw else default_home())
 
     @property
     def jars(self) -> Path:
