@@ -83,7 +83,8 @@ def read_reference(path: str) -> frozenset[str]:
 
 
 class ReferenceParams(Params):
-    """Either `file` (a UTF-8 text file, relative to the current directory unless absolute) or `values`."""
+    """Either `file` (a UTF-8 text file; a relative path is read beside the contract file, or from the current
+    directory for a contract parsed from a string) or `values`."""
 
     file: str | None = None
     values: Annotated[list[StrictStr], Field(min_length=1)] | None = None

@@ -1,5 +1,5 @@
 """The Prometheus alert rules (observability/prometheus/alerts.yml), checked and unit-tested by Prometheus's own
-`promtool` (Debian: `apt-get install prometheus`; `.ci/run` installs it): each alert fires on the series it is
+`promtool` (`make tools` installs it: Debian `apt-get install prometheus`): each alert fires on the series it is
 meant for, after its `for`, with its labels and rendered annotations (`alerts_test.yml`), reads only metrics
 Weir exports, and has a runbook."""
 
@@ -23,7 +23,7 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 def _promtool() -> str:
     path = shutil.which("promtool")
     if path is None:
-        pytest.fail("promtool is not installed (Debian: apt-get install prometheus; .ci/run installs it)")
+        pytest.fail("promtool is not installed: run `make tools` (Debian: apt-get install prometheus)")
     return path
 
 
