@@ -7,6 +7,7 @@ from gateway.app import create_app
 from gateway.auth import KeyStore, entry_digest, key_from_headers
 from gateway.exceptions import ConfigError
 from gateway.settings import GatewaySettings
+from tests.support import quoted_pieces
 
 
 def test_keystore_finds_the_tenant_of_a_key_and_nothing_else():
@@ -59,12 +60,24 @@ def test_api_keys_from_env_string_then_from_the_home_file(tmp_path: Path):
     assert GatewaySettings(api_keys=None, home=tmp_path).api_key_pairs() == [("demo", "xyz")]
 
 
-@pytest.mark.parametrize("raw", ["nocolon", ":key", "tenant:"])
+SECRET = "Hq4Wn8Zt2Lp6Vx9Rc3Fj"
+
+
+@pytest.mark.parametrize(
+    "raw", [SECRET, f":{SECRET}", f"{SECRET}:", f"acme:ok, {SECRET}", f"acme:{SECRET[:9]},{SECRET[9:]}"]
+)
 def test_malformed_keys_are_a_config_error_without_echoing_the_secret(raw, tmp_path, monkeypatch):
     monkeypatch.delenv("WEIR_TENANTS_FILE", raising=False)
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match="is not tenant:key") as info:
         create_app(GatewaySettings(api_keys=raw, home=tmp_path))
-    assert "key" not in str(info.value).split("entry")[1].split("is not")[0] or raw.startswith(":")
+    assert quoted_pieces(SECRET, str(info.value)) == [], str(info.value)
+    assert "WEIR_API_KEYS: entry" in str(info.value)
+
+
+def test_the_settings_never_show_the_keys(tmp_path):
+    settings = GatewaySettings(api_keys=f"acme:{SECRET}", home=tmp_path)
+    assert quoted_pieces(SECRET, repr(settings) + str(settings) + str(settings.model_dump())) == []
+    assert settings.api_key_pairs() == [("acme", SECRET)]
 
 
 def test_no_keys_at_all_is_a_config_error(tmp_path, monkeypatch):

@@ -1,11 +1,12 @@
 import hashlib
 from pathlib import Path
 
+import grimp
 import pytest
 
 from gateway.exceptions import ConfigError
 from gateway.settings import GatewaySettings
-from gateway.tenants import RateLimiter, Tenant, TenantDirectory, load_tenants_file
+from gateway.tenants import Tenant, TenantDirectory, load_tenants_file
 
 GOOD = """\
 tenants:
@@ -50,14 +51,24 @@ def test_the_tenants_file_gives_limits_event_types_and_hashed_keys(tmp_path, set
     assert all(b"acme-key-1" not in digest for digest, _ in directory.keys.entries)
 
 
-def test_weir_tenants_file_is_read_from_the_environment(tmp_path, settings, monkeypatch):
+def test_weir_tenants_file_is_read_from_the_environment(tmp_path, monkeypatch):
     path = _file(tmp_path, "tenants:\n  - {name: envy, keys: [envy-key], events_per_second: 5}\n")
     monkeypatch.setenv("WEIR_TENANTS_FILE", str(path))
-    directory = TenantDirectory.from_settings(settings)
+    directory = TenantDirectory.from_settings(GatewaySettings(api_keys="demo:demo-key", home=tmp_path))
     tenant = directory.authenticate("envy-key")
     assert tenant is not None
     assert tenant.events_per_second == 5
     assert directory.authenticate("demo-key") == Tenant("demo")
+
+
+def test_the_tenants_file_can_be_named_in_the_settings(tmp_path, settings, monkeypatch):
+    path = _file(tmp_path, "tenants:\n  - {name: named, keys: [named-key], bytes_per_second: 900}\n")
+    named = GatewaySettings(api_keys="demo:demo-key", home=tmp_path, tenants_file=path)
+    tenant = TenantDirectory.from_settings(named).authenticate("named-key")
+    assert tenant is not None
+    assert tenant.bytes_per_second == 900
+    monkeypatch.setenv("WEIR_TENANTS_FILE", "")  # set but empty: no tenants file
+    assert len(TenantDirectory.from_settings(GatewaySettings(api_keys="demo:demo-key", home=tmp_path))) == 1
 
 
 def test_only_the_tenants_file_without_weir_api_keys(tmp_path, monkeypatch):
@@ -78,7 +89,16 @@ def test_only_the_tenants_file_without_weir_api_keys(tmp_path, monkeypatch):
         ("tenants:\n  - {name: a, keys: [k], events_per_second: 0}\n", r"tenants\.0\.events_per_second"),
         ("tenants:\n  - {name: a, keys: [k], burst_seconds: -1}\n", r"tenants\.0\.burst_seconds"),
         ("tenants:\n  - {name: a, keys: [k], event_types: [Bad Type]}\n", r"tenants\.0\.event_types\.0"),
-        ("tenants:\n  - {name: a, keys: [k], rate: 5}\n", r"tenants\.0\.rate: Extra inputs"),
+        (
+            "tenants:\n  - {name: a, keys: [k], rate: 5}\n",
+            r"tenants\.0: an unknown field .* the fields are burst_seconds",
+        ),
+        ("tenants:\n  - {name: a, keys: [k], event_type: [a.b]}\n", r"tenants\.0: .*did you mean 'event_types'"),
+        ("tenant: []\n", r"\(top level\): an unknown field .*did you mean 'tenants'"),
+        (
+            "tenants:\n\t- {name: a, keys: [k]}\n",
+            r"not valid YAML: .*'\\t' that cannot start any token \(line 2, column 1\)",
+        ),
         ("tenants:\n  - {name: a, keys: ['sha256:abc']}\n", r"tenants\.0\.keys: .*64 hex"),
         ("tenants:\n  - {name: 'bad name', keys: [k]}\n", r"tenants\.0\.name"),
         ("tenants:\n  - {name: a, keys: [k1]}\n  - {name: a, keys: [k2]}\n", "'a' is defined twice"),
@@ -120,5 +140,12 @@ def test_malformed_weir_api_keys_is_a_config_error(tmp_path, monkeypatch):
         TenantDirectory.from_settings(GatewaySettings(api_keys="nocolon", home=tmp_path))
 
 
-def test_rate_limiter_is_importable_from_tenants():
-    assert RateLimiter().acquire(Tenant("free"), 10**9, 10**12) is None
+def test_the_gateway_modules_import_each_other_without_a_cycle():
+    graph = grimp.build_graph("gateway")  # imports under TYPE_CHECKING included
+    cycles = [
+        graph.find_shortest_chain(imported, module)
+        for module in sorted(graph.modules)
+        for imported in graph.find_modules_directly_imported_by(module)
+        if graph.chain_exists(imported, module)
+    ]
+    assert cycles == []

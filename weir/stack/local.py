@@ -64,8 +64,13 @@ class Stack:
             return configured
         key_file = self.home.api_key_file
         if not key_file.is_file():
-            key_file.write_text(f"demo:{secrets.token_urlsafe(24)}\n")
-            key_file.chmod(0o600)
+            try:  # created private (0600): the key is never readable by others, not even for a moment
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another `weir` made it just now: use that one
+            else:
+                with os.fdopen(fd, "w") as out:
+                    out.write(f"demo:{secrets.token_urlsafe(24)}\n")
         return key_file.read_text().strip()
 
     def child_env(self) -> dict[str, str]:
