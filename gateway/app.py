@@ -16,10 +16,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.deps import STOPPING
 from gateway.edge import EdgeValidator
 from gateway.exceptions import ConfigError, GatewayError
+from gateway.ratelimit import SLOTS, RateLimiter
 from gateway.responses import JSON
 from gateway.routes import events, health
 from gateway.settings import GatewaySettings, get_settings
-from gateway.tenants import RateLimiter, TenantDirectory
+from gateway.tenants import TenantDirectory
 from ingest.envelope import EventEnvelope
 from ingest.producer import AsyncProducer
 from observability.exposition import worker_exited
@@ -73,6 +74,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             "no API keys: set WEIR_API_KEYS=tenant:key[,tenant:key] or run `weir up`, which writes "
             f"{settings.home / 'api-key'}"
         )
+    if tenants.limited() > SLOTS:
+        raise ConfigError(f"{tenants.limited()} tenants have a rate limit; the gateway holds at most {SLOTS}")
     try:
         edge = EdgeValidator.from_dir(settings.contracts_dir)
     except QualityError as exc:
@@ -103,7 +106,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tenants = tenants
-    app.state.limiter = RateLimiter()
+    # Shared by the worker processes through `rate_limit_file` (set by `weir gateway --workers N`).
+    app.state.limiter = RateLimiter(path=settings.rate_limit_file)
     app.state.edge = edge
     app.add_middleware(_CountRequests)
 

@@ -3,16 +3,18 @@
 goes false, the listener closes (after `WEIR_SHUTDOWN_DRAIN_S`), in-flight requests finish and their events
 are flushed to Kafka, then the process exits. Per-request access logging is off unless `WEIR_ACCESS_LOG=true`
 (it costs more CPU than validating an event; the metrics count every request). With several workers `/metrics`
-combines every worker's values (`observability.exposition`), whichever worker answers the scrape."""
+combines every worker's values (`observability.exposition`), whichever worker answers the scrape, and the
+tenants' rate limits hold across the workers (`gateway.ratelimit`: token buckets in one shared file)."""
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import uvicorn
 
 from gateway.app import create_app
-from gateway.settings import get_settings
+from gateway.settings import RATE_LIMIT_FILE_ENV, get_settings
 from observability.exposition import MULTIPROC_ENV, multiprocess_dir
 
 
@@ -20,13 +22,17 @@ def run(host: str | None = None, port: int | None = None, workers: int | None = 
     settings = get_settings()
     create_app(settings)  # fail fast, in this process, on a configuration error (keys, contracts)
     workers = workers or settings.gateway_workers
-    # Several workers: their metrics are combined through files in a fresh directory (prometheus-client's
-    # multiprocess mode), set before uvicorn starts them, removed when they are gone. A directory the operator
-    # set already is used as it is.
-    metrics_dir = None
-    if workers > 1 and multiprocess_dir() is None:
-        metrics_dir = tempfile.mkdtemp(prefix="weir-gateway-metrics-")
-        os.environ[MULTIPROC_ENV] = metrics_dir
+    # Several workers share files in a fresh directory, set up before uvicorn starts them and removed when they
+    # are gone: their metrics (prometheus-client's multiprocess mode) and the tenants' token buckets. A metrics
+    # directory or a rate-limit file the operator set already is used as it is.
+    run_dir = None
+    if workers > 1:
+        run_dir = Path(tempfile.mkdtemp(prefix="weir-gateway-"))
+        if multiprocess_dir() is None:
+            (run_dir / "metrics").mkdir()
+            os.environ[MULTIPROC_ENV] = str(run_dir / "metrics")
+        if settings.rate_limit_file is None:
+            os.environ[RATE_LIMIT_FILE_ENV] = str(run_dir / "ratelimit")
     try:
         uvicorn.run(
             "gateway.app:app_factory",
@@ -39,5 +45,5 @@ def run(host: str | None = None, port: int | None = None, workers: int | None = 
             timeout_graceful_shutdown=int(settings.shutdown_drain_s + settings.delivery_timeout_ms / 1000 + 5),
         )
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)

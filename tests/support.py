@@ -1,4 +1,5 @@
-"""Helpers shared by tests: free ports, events, Kafka polling, a real gateway process."""
+"""Helpers shared by tests: free ports, events, Kafka polling, a topic's new records, metric deltas, a real gateway
+process and its worker processes."""
 
 import socket
 import sys
@@ -7,11 +8,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import httpx
 import orjson
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from weir.stack.paths import REPO_ROOT, Home
 from weir.stack.procs import Service
@@ -34,6 +37,14 @@ def make_event(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+def quoted_pieces(secret: str, text: str, size: int = 6) -> list[str]:
+    """The pieces of `secret` (every run of `size` characters) that `text` contains, case-insensitively."""
+    lowered = text.lower()
+    return sorted(
+        {secret[i : i + size] for i in range(len(secret) - size + 1) if secret[i : i + size].lower() in lowered}
+    )
 
 
 def record_of(msg: Any) -> dict[str, Any]:
@@ -62,6 +73,92 @@ def consume_until(consumer: Consumer, want: Callable[[list[Any]], bool], timeout
             if want(seen):
                 return seen
     return seen
+
+
+class TopicWindow:
+    """Every record a topic received while the `with` block ran: its end offsets are read on entry and on exit,
+    then everything between them is consumed. A write acknowledged inside the block is below the exit offsets,
+    so `records()` sees it, whichever partition it went to."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self._consumer = Consumer(
+            {"bootstrap.servers": bootstrap, "group.id": f"weir-tests-{uuid.uuid4()}", "enable.auto.commit": False}
+        )
+        self._start: dict[int, int] = {}
+        self._end: dict[int, int] = {}
+
+    def _ends(self, timeout_s: float = 30) -> dict[int, int]:
+        """Each partition's end offset; retried while a fresh broker still elects the partitions' leaders."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                partitions = self._consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
+                return {
+                    p: self._consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+                    for p in partitions
+                }
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def __enter__(self) -> "TopicWindow":
+        self._start = self._ends()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self._end = self._ends()
+
+    def records(self, timeout_s: float = 30) -> list[Any]:
+        """The records written inside the block (read once, then the consumer is closed)."""
+        todo = {p: (self._start.get(p, 0), end) for p, end in self._end.items() if end > self._start.get(p, 0)}
+        seen: list[Any] = []
+        try:
+            if not todo:
+                return seen
+            self._consumer.assign([TopicPartition(self.topic, p, start) for p, (start, _) in todo.items()])
+            deadline = time.monotonic() + timeout_s
+            left = {p: end for p, (_, end) in todo.items()}
+            while left and time.monotonic() < deadline:
+                for msg in self._consumer.consume(num_messages=1000, timeout=0.5):
+                    if msg.error() is not None or msg.partition() not in left:
+                        continue
+                    if msg.offset() < left[msg.partition()]:
+                        seen.append(msg)
+                    if msg.offset() + 1 >= left[msg.partition()]:
+                        del left[msg.partition()]
+            assert not left, f"could not read {self.topic} up to its end offsets {left}"
+            return seen
+        finally:
+            self._consumer.close()
+
+
+def metric_value(metrics_text: str, name: str, **labels: str) -> float:
+    """One sample of a Prometheus scrape (the sample's name: `x_total`, `x_count`, `x_bucket`...); 0 when absent."""
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return 0.0
+
+
+class MetricDeltas:
+    """How much samples grew between two scrapes of a `/metrics` endpoint (counters in a test process are
+    process-global: only their change says what a test did)."""
+
+    def __init__(self, scrape: Callable[[], str]) -> None:
+        self._scrape = scrape
+        self._before = scrape()
+        self._after = ""
+
+    def rescrape(self) -> "MetricDeltas":
+        self._after = self._scrape()
+        return self
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return metric_value(self._after, name, **labels) - metric_value(self._before, name, **labels)
 
 
 class GatewayProcess:
@@ -93,3 +190,53 @@ class GatewayProcess:
 
     def stop(self) -> None:
         self.service.stop(timeout_s=20)
+
+
+def wait_ready(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the gateway never became ready")
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def cpu_ticks(pid: int) -> int:
+    """The CPU time a process used so far (user + system), in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def ready_workers(gw: GatewayProcess, n: int, timeout_s: float = 60) -> tuple[int, list[int]]:
+    """Wait until the gateway `gw` is ready and has `n` uvicorn worker processes, each through its start-up (its
+    lifespan logged "Application startup complete"): `(pid, the workers' pids)`."""
+    wait_ready(gw.url)
+    pid = gw.service.pid()
+    assert pid is not None
+    deadline = time.monotonic() + timeout_s
+    while True:
+        workers = [c for c in children(pid) if "spawn_main" in cmdline(c)]
+        started = gw.service.log_file.read_text().count("Application startup complete")
+        if len(workers) >= n and started >= n:
+            return pid, workers
+        assert time.monotonic() < deadline, (children(pid), started)
+        time.sleep(0.2)

@@ -1,6 +1,7 @@
 """`POST /v1/events` (one event) and `POST /v1/events/batch` (a JSON array or NDJSON): read the body under
-limits, validate each event (`gateway.validate`: envelope, tenant's event types, edge contract rules),
-rate-limit, produce, and answer only after Kafka acknowledged (acks=all).
+limits, rate-limit (an estimate of the request's cost reserved before anything is parsed, settled to the
+events to produce after validation: `gateway.ratelimit`), validate each event (`gateway.validate`: envelope,
+tenant's event types, edge contract rules), produce, and answer only after Kafka acknowledged (acks=all).
 
 Batch answers: 202 all accepted; 207 some accepted (the rest rejected or `unavailable`: Kafka did not
 acknowledge them, retry those); 422 none accepted and all rejected; 503 + Retry-After none accepted and at
@@ -12,6 +13,7 @@ import functools
 import math
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,9 +24,10 @@ from gateway.body import JSON_TYPES, NDJSON_TYPES, Limits, media_type, read_body
 from gateway.deps import tenant_for
 from gateway.edge import EdgeValidator
 from gateway.exceptions import BadRequest, Forbidden, PayloadTooLarge, TooManyRequests
+from gateway.ratelimit import RateLimiter
 from gateway.responses import BATCH_OPENAPI, BATCH_RESPONSES, JSON, SINGLE_OPENAPI, SINGLE_RESPONSES, batch_answer
 from gateway.settings import GatewaySettings
-from gateway.tenants import RateLimiter, Tenant
+from gateway.tenants import Tenant
 from gateway.validate import Checker, Outcome, error, validate_array, validate_ndjson, validate_single
 from ingest.exceptions import IngestError
 from ingest.producer import AsyncProducer
@@ -73,21 +76,41 @@ async def _body(request: Request, settings: GatewaySettings) -> bytes:
     )
 
 
-async def _produce(
-    outcomes: list[Outcome], tenant: Tenant, producer: AsyncProducer, limiter: RateLimiter
+async def _admitted(
+    ctx: _Context, estimate: tuple[int, int], run: Callable[[], list[Outcome]], *, offload: bool = False
 ) -> list[Outcome]:
-    """Rate-limit, then produce every event still carrying a record (one future for all of them); Kafka's
-    verdict lands on each."""
+    """Reserve `estimate` (events, bytes) from the tenant's buckets before anything is parsed (429 when it is
+    over its rate), validate (`run`; in a thread if `offload`), then settle the reservation to the events to
+    produce and their bytes (413 when they can never fit; a request refused whole costs nothing)."""
+    tenant, limiter = ctx.tenant, ctx.limiter
+    wait = limiter.reserve(tenant, *estimate)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(
+            f"tenant {tenant.name!r} is over its rate; retry after {seconds}s", headers={"Retry-After": str(seconds)}
+        )
+    try:
+        outcomes = await asyncio.to_thread(run) if offload else run()
+    except BaseException:
+        limiter.settle(tenant, estimate, 0, 0)
+        raise
+    records = [o.record for o in outcomes if o.record is not None]
+    limiter.settle(tenant, estimate, len(records), sum(len(value) for _, value in records))
+    return outcomes
+
+
+def _estimated_events(body: bytes, ndjson: bool) -> int:
+    """The events of a batch body, without parsing it: its lines, or its `"event_id"` keys (`settle` corrects)."""
+    if ndjson:
+        return body.count(b"\n") + (not body.endswith(b"\n"))
+    return max(1, body.count(b'"event_id"'))
+
+
+async def _produce(outcomes: list[Outcome], tenant: Tenant, producer: AsyncProducer) -> list[Outcome]:
+    """Produce every event still carrying a record (one future for all of them); Kafka's verdict lands on each."""
     ready = [o for o in outcomes if o.record is not None]
     if ready:
         records = [o.record for o in ready if o.record is not None]
-        wait = limiter.acquire(tenant, len(records), sum(len(value) for _, value in records))
-        if wait is not None:
-            seconds = max(1, math.ceil(wait))
-            raise TooManyRequests(
-                f"tenant {tenant.name!r} is over its rate; retry after {seconds}s",
-                headers={"Retry-After": str(seconds)},
-            )
         started = time.perf_counter()
         try:
             errors: list[IngestError | None] = list(await producer.send_many(EVENTS_TOPIC, records))
@@ -146,12 +169,13 @@ async def post_event(request: Request) -> Response:
         raise _empty("send one event as a JSON object")
     if len(body) > settings.max_event_bytes:
         raise PayloadTooLarge(f"the event is {len(body)} bytes; the limit is {settings.max_event_bytes}")
-    out = validate_single(body, Checker(tenant, ctx.edge, settings, datetime.now(UTC)), settings)
+    checker = Checker(tenant, ctx.edge, settings, datetime.now(UTC))
+    [out] = await _admitted(ctx, (1, len(body)), lambda: [validate_single(body, checker, settings)])
     if out.reason == "event_type_forbidden":
         GATEWAY_EVENTS.labels(tenant.name, "rejected").inc()
         GATEWAY_REJECTED.labels(tenant.name, out.reason).inc()
         raise Forbidden(out.errors[0]["message"])
-    [out] = await _produce([out], tenant, ctx.producer, ctx.limiter)
+    [out] = await _produce([out], tenant, ctx.producer)
     if out.status == "accepted":
         return JSON({"status": "accepted", "event_id": out.event_id}, status_code=202)
     body_out = {"status": out.status, "event_id": out.event_id, "errors": out.errors}
@@ -173,14 +197,15 @@ async def post_batch(request: Request) -> Response:
     if not body.strip():
         raise _empty("send a JSON array of events, or NDJSON")
     checker = Checker(ctx.tenant, ctx.edge, settings, datetime.now(UTC))
-    validate = validate_ndjson if kind in NDJSON_TYPES else validate_array
-    if len(body) <= INLINE_BATCH_BYTES:
-        outcomes = validate(body, checker, settings)
-    else:
-        # CPU work (~13 µs per event): off the event loop, so that a large batch does not stall the other
-        # requests' I/O for its whole duration.
-        outcomes = await asyncio.to_thread(validate, body, checker, settings)
-    outcomes = await _produce(outcomes, ctx.tenant, ctx.producer, ctx.limiter)
+    ndjson = kind in NDJSON_TYPES
+    validate = validate_ndjson if ndjson else validate_array
+    # An unlimited tenant's requests are never charged: no need to count their events.
+    estimate = (_estimated_events(body, ndjson) if ctx.tenant.limited else 0, len(body))
+    # CPU work (~13 µs per event): a large batch is validated off the event loop, so that it does not stall the
+    # other requests' I/O for its whole duration.
+    offload = len(body) > INLINE_BATCH_BYTES
+    outcomes = await _admitted(ctx, estimate, lambda: validate(body, checker, settings), offload=offload)
+    outcomes = await _produce(outcomes, ctx.tenant, ctx.producer)
     status, content = batch_answer(outcomes)
     return Response(content, status_code=status, media_type="application/json", headers=_retry_after(outcomes))
 

@@ -157,10 +157,28 @@ def test_nothing_acknowledged_is_503(client):
     assert [x["status"] for x in r.json()["results"]] == ["unavailable", "rejected"]
 
 
-def test_429_counts_only_the_events_to_produce(client):
+class LimitedDirectory:
+    def authenticate(self, key: str | None) -> Tenant | None:
+        return Tenant("acme", events_per_second=1000) if key == "k-acme" else None
+
+
+def test_429_comes_from_the_estimate_before_validation(client):
     limiter = StubLimiter(0.3)
     client.app.state.limiter = limiter
+    client.app.state.tenants = LimitedDirectory()
     r = client.post("/v1/events/batch", json=[order(), order(), order(event_id="bad")], headers=KEY)
     assert r.status_code == 429
     assert r.headers["Retry-After"] == "1"
-    assert limiter.calls[0][:2] == ("acme", 2)
+    assert limiter.calls[0][:2] == ("acme", 3)  # three "event_id" keys in the body
+    assert limiter.settled == []
+
+
+def test_only_the_events_to_produce_are_charged(client):
+    limiter = StubLimiter(None)
+    client.app.state.limiter = limiter
+    client.app.state.tenants = LimitedDirectory()
+    r = client.post("/v1/events/batch", json=[order(), order(), order(event_id="bad")], headers=KEY)
+    assert r.status_code == 207
+    [(tenant, reserved, events, nbytes)] = limiter.settled
+    assert (tenant, reserved, events) == ("acme", tuple(limiter.calls[0][1:]), 2)
+    assert 2 * 100 < nbytes < reserved[1]

@@ -13,7 +13,7 @@ from gateway.settings import GatewaySettings
 from gateway.tenants import Tenant
 from ingest.exceptions import BrokerUnavailable
 from ingest.topics import EVENTS_TOPIC
-from tests.support import consume_until, free_port, make_event, record_of
+from tests.support import MetricDeltas, TopicWindow, consume_until, free_port, make_event, record_of
 
 pytestmark = pytest.mark.integration
 
@@ -27,13 +27,19 @@ def order(**overrides: Any) -> dict[str, Any]:
 
 
 class StubLimiter:
+    """Answers `wait` to every reservation; records the reservations and the settlements."""
+
     def __init__(self, wait: float | None) -> None:
         self.wait = wait
         self.calls: list[tuple[str, int, int]] = []
+        self.settled: list[tuple[str, tuple[int, int], int, int]] = []
 
-    def acquire(self, tenant: Tenant, events: int, nbytes: int) -> float | None:
+    def reserve(self, tenant: Tenant, events: int, nbytes: int) -> float | None:
         self.calls.append((tenant.name, events, nbytes))
         return self.wait
+
+    def settle(self, tenant: Tenant, reserved: tuple[int, int], events: int, nbytes: int) -> None:
+        self.settled.append((tenant.name, reserved, events, nbytes))
 
 
 class DownProducer:
@@ -101,11 +107,13 @@ def test_gzip_bodies_are_accepted(client, consumer_factory):
     assert event["event_id"] in _in_kafka(consumer_factory, {event["event_id"]})
 
 
-def test_422_names_every_bad_field_and_nothing_is_published(client):
-    r = client.post("/v1/events", json=order(event_id="nope", occurred_at="2026-01-01T00:00:00"), headers=KEY)
+def test_422_names_every_bad_field_and_nothing_is_published(client, kafka_bootstrap):
+    with TopicWindow(kafka_bootstrap, EVENTS_TOPIC) as window:
+        r = client.post("/v1/events", json=order(event_id="nope", occurred_at="2026-01-01T00:00:00"), headers=KEY)
     assert r.status_code == 422
     assert r.json()["status"] == "rejected"
     assert {e["path"] for e in r.json()["errors"]} == {"event_id", "occurred_at"}
+    assert [record_of(m) for m in window.records()] == []
 
 
 def test_tenant_in_the_body_is_refused(client):
@@ -154,14 +162,17 @@ def test_415_for_a_wrong_content_type(client):
     assert r.status_code == 415
 
 
-def test_429_with_retry_after_and_nothing_produced(client):
+def test_429_with_retry_after_and_nothing_produced(client, kafka_bootstrap):
     limiter = StubLimiter(2.2)
     client.app.state.limiter = limiter
-    r = client.post("/v1/events", json=order(), headers=KEY)
+    with TopicWindow(kafka_bootstrap, EVENTS_TOPIC) as window:
+        r = client.post("/v1/events", json=order(), headers=KEY)
     assert r.status_code == 429
     assert r.headers["Retry-After"] == "3"
     assert limiter.calls[0][:2] == ("acme", 1)
     assert limiter.calls[0][2] > 100
+    assert limiter.settled == []  # refused at the reservation: nothing was validated
+    assert [record_of(m) for m in window.records()] == []
 
 
 def test_503_with_retry_after_when_kafka_does_not_acknowledge(client):
@@ -198,14 +209,20 @@ def test_without_a_reachable_broker_not_ready_and_503_never_a_silent_drop(tmp_pa
 def test_health_readiness_metrics_and_docs(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
-    client.post("/v1/events", json=order(), headers=KEY)
-    client.post("/v1/events", json=order(event_id="bad"), headers=KEY)
+    delta = MetricDeltas(lambda: client.get("/metrics").text)
+    assert client.post("/v1/events", json=order(), headers=KEY).status_code == 202
+    assert client.post("/v1/events", json=order(event_id="bad"), headers=KEY).status_code == 422
+    delta.rescrape()
+    assert delta("weir_gateway_events_total", outcome="accepted", tenant="acme") == 1
+    assert delta("weir_gateway_events_total", outcome="rejected", tenant="acme") == 1
+    assert delta("weir_gateway_rejected_events_total", reason="envelope", tenant="acme") == 1
+    assert delta("weir_gateway_requests_total", route="/v1/events", status="202") == 1
+    assert delta("weir_gateway_requests_total", route="/v1/events", status="422") == 1
+    assert delta("weir_gateway_request_seconds_count", route="/v1/events") == 2
+    assert delta("weir_gateway_request_seconds_bucket", le="+Inf", route="/v1/events") == 2
+    assert delta("weir_gateway_produce_seconds_count") == 1
+    assert delta("weir_gateway_delivery_errors_total") == 0
     metrics = client.get("/metrics").text
-    assert 'weir_gateway_events_total{outcome="accepted",tenant="acme"}' in metrics
-    assert 'weir_gateway_rejected_events_total{reason="envelope",tenant="acme"}' in metrics
-    assert 'weir_gateway_requests_total{route="/v1/events",status="202"}' in metrics
-    assert 'weir_gateway_request_seconds_bucket{le="0.001",route="/v1/events"}' in metrics
-    assert "weir_gateway_produce_seconds_bucket" in metrics
     assert "weir_gateway_producer_queue_messages" in metrics
     assert "weir_gateway_delivery_errors_total" in metrics
     schema = client.get("/openapi.json").json()

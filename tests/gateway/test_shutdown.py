@@ -9,23 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.topics import EVENTS_TOPIC
 from tests.gateway.test_events_route import order
-from tests.support import consume_until, record_of
+from tests.support import consume_until, metric_value, ready_workers, record_of, wait_ready
 
 pytestmark = pytest.mark.integration
 KEY = {"X-API-Key": "test-key"}
-
-
-def _wait_ready(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-            return
-        time.sleep(0.2)
-    raise AssertionError("the gateway never became ready")
 
 
 def _wait_exit(pid: int, timeout_s: float = 30) -> None:
@@ -39,25 +29,6 @@ def _wait_exit(pid: int, timeout_s: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"process {pid} did not exit after SIGTERM")
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 class _EventIds:
@@ -78,7 +49,7 @@ def test_sigterm_during_in_flight_requests_loses_no_acknowledged_event(
     kafka_bootstrap, gateway_factory, consumer_factory
 ):
     gw = gateway_factory(kafka_bootstrap, WEIR_SHUTDOWN_DRAIN_S="1")
-    _wait_ready(gw.url)
+    wait_ready(gw.url)
     pid = gw.service.pid()
     assert pid is not None
     accepted: list[str] = []
@@ -121,21 +92,9 @@ def test_sigterm_during_in_flight_requests_loses_no_acknowledged_event(
     assert not missing, f"{len(missing)} of {len(wanted)} acknowledged events are not in Kafka"
 
 
-def _ready_workers(url: str, pid: int | None, n: int, timeout_s: float = 30) -> tuple[int, list[int]]:
-    """Wait until the gateway at `url` (process `pid`) is ready and has `n` uvicorn worker processes: `(pid,
-    the workers' pids)`."""
-    _wait_ready(url)
-    assert pid is not None
-    deadline = time.monotonic() + timeout_s
-    while len(workers := [c for c in _children(pid) if "spawn_main" in _cmdline(c)]) < n:
-        assert time.monotonic() < deadline, _children(pid)
-        time.sleep(0.2)
-    return pid, workers
-
-
 def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, gateway_factory):
     gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
-    pid, workers = _ready_workers(gw.url, gw.service.pid(), 2)
+    pid, workers = ready_workers(gw, 2)
     with httpx.Client(base_url=gw.url, headers=KEY, timeout=30) as client:
         for _ in range(10):
             assert client.post("/v1/events", json=order()).status_code == 202
@@ -147,25 +106,17 @@ def test_several_workers_each_with_a_producer_and_a_clean_stop(kafka_bootstrap, 
         _wait_exit(worker)
 
 
-def _accepted(metrics_text: str) -> float:
-    """`weir_gateway_events_total{outcome="accepted",tenant="acme"}` in a scrape (0 when absent)."""
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == "weir_gateway_events_total" and sample.labels == {
-                "outcome": "accepted",
-                "tenant": "acme",
-            }:
-                return sample.value
-    return 0.0
-
-
 def test_with_several_workers_every_scrape_counts_every_worker(kafka_bootstrap, gateway_factory):
     """Each request on its own connection, so both workers serve some; whichever worker answers a scrape,
     `/metrics` counts the events of both (prometheus-client's multiprocess mode)."""
     gw = gateway_factory(kafka_bootstrap, WEIR_GATEWAY_WORKERS="2")
-    _ready_workers(gw.url, gw.service.pid(), 2)
+    ready_workers(gw, 2)
     n = 40
     for _ in range(n):
         assert httpx.post(f"{gw.url}/v1/events", json=order(), headers=KEY, timeout=30).status_code == 202
-    scrapes = [_accepted(httpx.get(f"{gw.url}/metrics", timeout=10).text) for _ in range(12)]
+    accepted = {"outcome": "accepted", "tenant": "acme"}
+    scrapes = [
+        metric_value(httpx.get(f"{gw.url}/metrics", timeout=10).text, "weir_gateway_events_total", **accepted)
+        for _ in range(12)
+    ]
     assert scrapes == [n] * len(scrapes)
