@@ -1,5 +1,6 @@
 """Weir's ingest layer: the event envelope, the Kafka topics, and the Kafka clients (async producer, admin, and
-the DQ-failure subscriber `FailureSubscriber`).
+the DQ-failure subscriber `FailureSubscriber`), and Weir's default local home (`ingest.home`: the CLI and the
+services agree on it).
 
 Everything that talks to Kafka on the Python side goes through here; it depends on `quality` only.
 """

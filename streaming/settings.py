@@ -6,13 +6,14 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.home import default_home
 from ingest.topics import DQ_FAILURES_TOPIC, EVENTS_TOPIC
 
 
 class StreamSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WEIR_", extra="ignore")
 
-    home: Path = Path(".weir")
+    home: Path = Field(default_factory=default_home)  # $WEIR_HOME, the same default as the CLI's
     lake_uri: str | None = None
     kafka_bootstrap: str = "127.0.0.1:9092"
     stream_metrics_port: int = 9108

@@ -60,3 +60,12 @@ def test_an_explicit_weir_home_wins(elsewhere, monkeypatch, tmp_path):
     monkeypatch.setattr("streaming.runner.run", lambda settings, *, available_now: seen.setdefault("s", settings) and 0)
     main(["stream"])
     assert seen["s"].home == tmp_path / "mine"
+
+
+def test_the_services_own_default_is_the_cli_s_home_even_started_without_it(elsewhere):
+    """A gateway or stream started outside the CLI (uvicorn, spark-submit) with WEIR_HOME unset uses the same
+    home as `weir up`, not `.weir` in whatever directory it was started from."""
+    from gateway.settings import GatewaySettings
+    from streaming.settings import StreamSettings
+
+    assert GatewaySettings().home == StreamSettings().home == REPO_ROOT / ".weir"

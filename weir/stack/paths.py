@@ -4,16 +4,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.home import default_home
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def default_home() -> Path:
-    """Weir's one default `$WEIR_HOME`: `.weir` beside pyproject.toml when Weir runs from its checkout (an editable
-    install, the way `make` installs it), wherever the command is started; else `.weir` in the current directory.
-    The CLI hands it to the services it starts (`WEIR_HOME`), so they never fall back to their own default."""
-    if (REPO_ROOT / "pyproject.toml").is_file():
-        return REPO_ROOT / ".weir"
-    return Path.cwd() / ".weir"
+__all__ = ["REPO_ROOT", "Home", "default_home"]
 
 
 @dataclass(frozen=True)
