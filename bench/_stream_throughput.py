@@ -26,7 +26,7 @@ STEPS = (
     "_failures_by_rule",
     "append_idempotent",
     "publish_failures",
-    "ids_in",
+    "known_ids",
     "insert_new",
 )
 

@@ -1,14 +1,14 @@
 """The Delta tables the stream writes: where they live, their creation, and the exactly-once writes.
 
 bronze: an append per micro-batch made idempotent by `txnAppId`/`txnVersion` (a replayed batch is skipped).
-silver and quarantine: insert-only on the event's id (`insert_new`: a left anti join against the ids of the
-`event_date` partitions the batch touches, then an append made idempotent like bronze's), so a replayed batch,
-or the same event posted again, inserts nothing. An id already in the other table is left out too, so an event
-is in silver or in quarantine, never both.
+silver and quarantine: insert-only on the event's id. `known_ids` finds which of a batch's ids either table
+already holds, reading the whole of each table's key column (an id is unique whatever its `event_date`); each
+insert (`insert_new`) leaves those out and appends what remains with the same idempotent-write options as bronze.
+So a replayed batch, or the same event posted again any time later, inserts nothing, and an event is in silver
+or in quarantine, never both.
 """
 
 from collections.abc import Iterable
-from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -22,6 +22,8 @@ QUARANTINE = "quarantine/events"
 PARTITIONS = {BRONZE: BRONZE_PARTITIONS, SILVER: SILVER_PARTITIONS, QUARANTINE: QUARANTINE_PARTITIONS}
 # The id column of each deduplicated table.
 KEYS = {SILVER: "event_id", QUARANTINE: "quarantine_id"}
+# The one column of an id set (`known_ids`' input and output).
+ID = "_id"
 
 
 def table_uri(lake: str, name: str) -> str:
@@ -54,42 +56,34 @@ def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> Non
     )
 
 
-def _in_dates(column: str, dates: Iterable[date]) -> str:
-    literals = ", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates))
-    return f"{column} IN ({literals})"
+def known_ids(spark: SparkSession, candidates: DataFrame, tables: Iterable[tuple[str, str]]) -> DataFrame:
+    """The ids of `candidates` (one column, `ID`) that any of `tables` (`(uri, key column)` pairs) already holds.
+
+    Every file of each table is read, its key column only (Parquet column pruning; `event_date` does not say
+    where an id is, since a re-sent event may carry another `occurred_at`). The candidates, a micro-batch's ids,
+    are broadcast and each table's ids are probed against them as they are read (a broadcast hash semi join): the
+    table is never shuffled, and what comes out is only the ids already there (re-sent or replayed events)."""
+    wanted = F.broadcast(candidates.select(ID))
+    found: DataFrame | None = None
+    for uri, key in tables:
+        ids = spark.read.format("delta").load(uri).select(F.col(key).alias(ID)).join(wanted, ID, "left_semi")
+        found = ids if found is None else found.unionByName(ids)
+    if found is None:
+        raise ValueError("known_ids needs at least one table")
+    return found
 
 
-def ids_in(spark: SparkSession, uri: str, key: str, dates: Iterable[date]) -> DataFrame:
-    """The ids (`key`) a table holds in the `event_date` partitions `dates`."""
-    return spark.read.format("delta").load(uri).where(_in_dates("event_date", dates)).select(F.col(key).alias("_id"))
+def insert_new(df: DataFrame, uri: str, key: str, known: DataFrame, *, app_id: str, version: int) -> None:
+    """Append the rows of `df` whose `key` is not in `known` (from `known_ids`), once: the append carries
+    `txnAppId`/`txnVersion`, so a replayed batch is skipped by Delta rather than checked again.
 
-
-def insert_new(
-    spark: SparkSession,
-    df: DataFrame,
-    uri: str,
-    key: str,
-    dates: Iterable[date],
-    *,
-    app_id: str,
-    version: int,
-    exclude: Iterable[tuple[str, str]] = (),
-) -> None:
-    """Append the rows of `df` whose `key` is neither in the table (within `dates`, the batch's `event_date`s)
-    nor in the `exclude` tables (`(uri, key)` pairs, same dates), once: the append carries `txnAppId`/`txnVersion`,
-    so a replayed batch is skipped by Delta rather than checked again.
-
-    This is an insert-only MERGE done by hand: a left anti join against the ids of the touched partitions, then
-    an idempotent append (one Spark job and one commit instead of MERGE's nine or so jobs). It relies on the
-    stream being the only writer of the table; a second writer (a backfill) will need an insert-only MERGE
-    instead, whose conflict detection sees concurrent commits."""
-    dates = [d for d in dates if d is not None]
-    if not dates:
-        return
-    existing = ids_in(spark, uri, key, dates)
-    for other_uri, other_key in exclude:
-        existing = existing.unionByName(ids_in(spark, other_uri, other_key, dates))
-    new = df.join(existing, df[key] == existing["_id"], "left_anti")
+    An insert-only MERGE done by hand: a left anti join against the (broadcast) known ids, then an idempotent
+    append: one Spark job and one commit instead of a MERGE's nine or so. The known ids were read before the
+    append and the append is blind (it records no read), so this is exact only while the stream is the only
+    writer of the table; a second writer (a backfill) needs an insert-only MERGE, whose conflict detection sees
+    concurrent commits."""
+    ids = F.broadcast(known)
+    new = df.join(ids, df[key] == ids[ID], "left_anti")
     append_idempotent(new, uri, app_id, version)
 
 

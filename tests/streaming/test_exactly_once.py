@@ -1,5 +1,6 @@
-"""`write_batch` against real Delta tables and a real broker: a replayed batch, or a re-sent event, commits nothing
-twice; failing events reach the DQ-failure topic; a `fail` rule stops before silver and quarantine."""
+"""`write_batch` against real Delta tables and a real broker: a replayed batch, or a re-sent event (whatever its
+occurred_at or received_at), commits nothing twice; failing events reach the DQ-failure topic; a `fail` rule stops
+before silver and quarantine."""
 
 import uuid
 
@@ -115,3 +116,64 @@ def test_a_table_made_by_an_older_version_gains_the_new_columns(spark, lake, tar
     assert ids(lake, SILVER) == [event_id]
     [row] = spark.read.format("delta").load(silver).collect()
     assert [w.rule for w in row.dq_warnings] == ["note-trimmed"]
+
+
+# An event's id is unique in the tables whatever its occurred_at / received_at: the insert checks whole tables.
+def test_an_event_re_sent_on_three_days_is_in_silver_once_and_never_quarantined(spark, lake, target):
+    """One event_id in three micro-batches, occurred_at on three UTC days, the third breaking a quarantine rule."""
+    event_id = str(uuid.uuid4())
+    sends = [
+        ("2026-11-21T10:00:00Z", "2026-11-21T10:00:01Z", 1),
+        ("2026-11-22T10:00:00Z", "2026-11-22T10:00:01Z", 2),
+        ("2026-11-23T10:00:00Z", "2026-11-23T10:00:01Z", -1),  # amount-in-range: quarantine
+    ]
+    for batch_id, (occurred_at, received_at, amount) in enumerate(sends):
+        value = record(event_id=event_id, occurred_at=occurred_at, received_at=received_at, payload={"amount": amount})
+        write_batch(kafka_rows(spark, [value], start=batch_id), batch_id, target)
+    rows = spark.read.format("delta").load(table_uri(lake, SILVER)).collect()
+    assert [r.event_id for r in rows] == [event_id]
+    assert str(rows[0].event_date) == "2026-11-21"  # the first copy's verdict and partition win
+    assert ids(lake, QUARANTINE, "quarantine_id") == []
+    assert len(ids(lake, BRONZE)) == 3
+
+
+def test_a_bad_event_without_occurred_at_re_sent_another_day_is_quarantined_once(spark, lake, target):
+    """No usable occurred_at: quarantine partitions by received_at, which differs between the two sends."""
+    event_id = str(uuid.uuid4())
+    for batch_id, received_at in enumerate(["2026-11-25T23:59:59Z", "2026-11-26T00:00:30Z"]):
+        value = record(event_id=event_id, occurred_at=..., received_at=received_at)
+        write_batch(kafka_rows(spark, [value], start=batch_id), batch_id, target)
+    rows = spark.read.format("delta").load(table_uri(lake, QUARANTINE)).collect()
+    assert [r.quarantine_id for r in rows] == [event_id]
+    assert str(rows[0].event_date) == "2026-11-25"
+    assert [f.rule for f in rows[0].failed_rules] == ["envelope.occurred_at"]
+    assert ids(lake, SILVER) == []
+
+
+def test_an_event_quarantined_first_never_reaches_silver_when_re_sent_valid_another_day(spark, lake, target):
+    event_id = str(uuid.uuid4())
+    bad = record(event_id=event_id, occurred_at="2026-11-20T08:00:00Z", payload={"amount": 5000})
+    good = record(event_id=event_id, occurred_at="2026-11-24T08:00:00Z", payload={"amount": 5})
+    write_batch(kafka_rows(spark, [bad]), 0, target)
+    write_batch(kafka_rows(spark, [good], start=1), 1, target)
+    assert ids(lake, QUARANTINE, "quarantine_id") == [event_id]
+    assert ids(lake, SILVER) == []
+
+
+def test_the_id_check_reads_only_the_key_column_and_broadcasts_the_batch_ids(spark, lake, target):
+    """The whole table is read, but only its key column, and probed against the broadcast batch ids (no shuffle
+    of the table)."""
+    from streaming.tables import ID, known_ids
+
+    write_batch(kafka_rows(spark, [record(), record(payload={"amount": -1})]), 0, target)
+    resent = ids(lake, SILVER)[0]
+    candidates = spark.createDataFrame([(resent,), (str(uuid.uuid4()),)], f"{ID} string")
+    tables = [(table_uri(lake, SILVER), "event_id"), (table_uri(lake, QUARANTINE), "quarantine_id")]
+    known = known_ids(spark, candidates, tables)
+    assert [r[ID] for r in known.collect()] == [resent]
+    plan = known._jdf.queryExecution().executedPlan().toString()
+    assert "ReadSchema: struct<event_id:string>" in plan
+    assert "ReadSchema: struct<quarantine_id:string>" in plan
+    assert "BroadcastHashJoin" in plan
+    assert "LeftSemi" in plan
+    assert "SortMergeJoin" not in plan
