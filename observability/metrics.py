@@ -45,11 +45,14 @@ GATEWAY_DELIVERY_ERRORS = Counter(
 )
 
 # Streaming -------------------------------------------------------------------------------------------
-STREAM_BATCHES = Counter("weir_stream_batches_total", "Micro-batches committed by the streaming job.")
+STREAM_BATCHES = Counter(
+    "weir_stream_batches_total", "Micro-batches Spark committed, counted once per batch id (a replay counts once)."
+)
 STREAM_ROWS = Counter(
     "weir_stream_rows_total",
-    "Rows by outcome: bronze (every record read), silver and quarantine (rows routed there; a replay or a duplicate"
-    " counts again but is written once), failure_published (messages sent to the DQ-failure topic).",
+    "Rows of committed batches by outcome: bronze (every record read), silver and quarantine (rows routed there; an"
+    " event re-sent in a later batch counts again but is stored once), failure_published (messages sent to the"
+    " DQ-failure topic), duplicate (later copies within a batch).",
     ["outcome"],
 )
 STREAM_DQ_FAILURES = Counter(
@@ -126,7 +129,8 @@ STREAM_OFFSETS_BEHIND_TOTAL = Gauge(
 )
 STREAM_OLDEST_UNPROCESSED_AGE = Gauge(
     "weir_stream_oldest_unprocessed_age_seconds",
-    "Age (by Kafka timestamp) of the oldest record not yet committed by the job; 0 when it has caught up.",
+    "Age (by Kafka timestamp) of the oldest record not yet committed by the job; 0 when it has caught up; NaN when"
+    " records wait but a timestamp could not be read (a lag error of stage timestamps).",
 )
 STREAM_NEWEST_RECEIVED_AGE = Gauge(
     "weir_stream_newest_received_age_seconds",
@@ -134,7 +138,7 @@ STREAM_NEWEST_RECEIVED_AGE = Gauge(
 )
 STREAM_COMMITTED_OFFSET = Gauge(
     "weir_stream_committed_offset",
-    "The end offset (next offset to read) of the last batch the job committed, per topic-partition.",
+    "The end offset (next offset to read) of the last batch Spark committed, per topic-partition.",
     ["topic", "partition"],
 )
 STREAM_LAG_CHECKS = Counter("weir_stream_lag_checks_total", "Lag monitor ticks that measured the lag.")

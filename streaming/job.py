@@ -5,15 +5,20 @@ projection, `streaming.routing`); append every record to bronze (idempotent by `
 every failing event to the DQ-failure topic (at-least-once: a replay publishes again); stop the query if a `fail`
 rule broke; insert new events into quarantine and silver (insert-only: a replay inserts nothing). Only then
 does Spark commit the batch's offsets, so a crash at any point replays the batch and loses nothing.
+
+The batch metrics are exported only once Spark has committed the batch (`BatchLedger`, fed by the query
+listener's progress report), and once per batch id: a batch replayed after a crash is counted by the run that
+commits it.
 """
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -38,18 +43,21 @@ from observability.metrics import (
 from quality import CompiledContract, load_contracts
 from quality.exceptions import QualityError
 from streaming.exceptions import ContractsError, DataQualityStop
+from streaming.listener import ProgressFigures
 from streaming.routing import QUARANTINE as Q_OUTCOME
 from streaming.routing import SILVER as S_OUTCOME
-from streaming.routing import event_date, has_severity, route, to_failure_messages, to_quarantine, to_silver
+from streaming.routing import has_severity, route, to_failure_messages, to_quarantine, to_silver
 from streaming.settings import StreamSettings
 from streaming.tables import (
     BRONZE,
+    ID,
     KEYS,
     QUARANTINE,
     SILVER,
     append_idempotent,
     ensure_tables,
     insert_new,
+    known_ids,
     table_uri,
 )
 from streaming.transforms import FAILED_RULES, mark_first, parse_events, to_bronze
@@ -95,6 +103,7 @@ class BatchResult:
     duplicates: int
     newest_received_at: datetime | None
     failures_by_rule: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    seconds: float = field(default=0.0, compare=False)  # wall time of the writes
 
 
 @dataclass(frozen=True)
@@ -118,8 +127,6 @@ class _Stats:
     fails: int
     duplicates: int
     newest: datetime | None
-    silver_dates: list[date]
-    quarantine_dates: list[date]
 
 
 def _stats(routed: DataFrame) -> _Stats:
@@ -138,13 +145,9 @@ def _stats(routed: DataFrame) -> _Stats:
         n(first & has_severity(F.col(FAILED_RULES), "fail")).alias("fails"),
         n(~first).alias("duplicates"),
         F.max("received_at").alias("newest"),
-        F.collect_set(F.when(silver, F.to_date("occurred_at"))).alias("silver_dates"),
-        F.collect_set(F.when(quarantine, event_date("occurred_at", "received_at", "kafka_timestamp"))).alias(
-            "quarantine_dates"
-        ),
     ).first()
     if row is None or not row["total"]:
-        return _Stats(0, 0, 0, 0, 0, 0, None, [], [])
+        return _Stats(0, 0, 0, 0, 0, 0, None)
 
     def count(name: str) -> int:
         return int(row[name] or 0)
@@ -157,8 +160,6 @@ def _stats(routed: DataFrame) -> _Stats:
         count("fails"),
         count("duplicates"),
         row["newest"],
-        list(row["silver_dates"]),
-        list(row["quarantine_dates"]),
     )
 
 
@@ -227,7 +228,8 @@ def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchRe
 def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
     """One micro-batch of `prepare`d rows into bronze, the DQ-failure topic, quarantine and silver. The writes are
     independent of each other (each is idempotent, and a record is either a silver or a quarantine candidate), so
-    they run concurrently; a `fail` rule lets only bronze and the failure topic happen."""
+    they run concurrently; a `fail` rule lets only bronze and the failure topic happen. Exports no metric: see
+    `BatchLedger`."""
     started = time.perf_counter()
     spark = prepared.sparkSession
     routed = mark_first(prepared).persist()
@@ -244,25 +246,36 @@ def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> B
             by_rule.update(_failures_by_rule(routed))
             publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
 
-        def insert(name: str, rows: DataFrame, dates: list[date], other: str) -> Callable[[], None]:
-            """New rows of table `name`, leaving out ids already in it or in table `other`."""
-            uri, other_uri = table_uri(target.lake, name), table_uri(target.lake, other)
-            exclude = [(other_uri, KEYS[other])]
-            return lambda: insert_new(
-                spark, rows, uri, KEYS[name], dates, app_id=target.app_id, version=batch_id, exclude=exclude
-            )
+        def tables() -> None:
+            """The batch's ids already in silver or quarantine (the whole of both tables, read once for both
+            inserts), then the new rows of each: an event goes to one table, once, and never to the other."""
+            uris = {name: table_uri(target.lake, name) for name in (SILVER, QUARANTINE)}
+            candidates = routed.where(F.col("is_first")).select(F.col("record_id").alias(ID))
+            known = known_ids(spark, candidates, [(uris[name], KEYS[name]) for name in uris]).persist()
+            try:
+                known.count()  # materialised once: both inserts anti-join the cached ids
 
-        quarantine = insert(QUARANTINE, to_quarantine(routed), stats.quarantine_dates, SILVER)
-        silver = insert(SILVER, to_silver(routed), stats.silver_dates, QUARANTINE)
+                def insert(name: str, rows: DataFrame) -> Callable[[], None]:
+                    return lambda: insert_new(
+                        rows, uris[name], KEYS[name], known, app_id=target.app_id, version=batch_id
+                    )
+
+                inserts: list[Callable[[], object]] = [
+                    *([insert(QUARANTINE, to_quarantine(routed))] if stats.quarantine else []),
+                    *([insert(SILVER, to_silver(routed))] if stats.silver else []),
+                ]
+                _run(inserts, target.parallel)
+            finally:
+                known.unpersist()
+
         first: list[Callable[[], object]] = [bronze, *([failures] if stats.failing else [])]
         if stats.fails:
             _run(first, target.parallel)
             _raise_fail(routed, stats.fails)
-        tables = [*([quarantine] if stats.quarantine else []), *([silver] if stats.silver else [])]
-        _run([*first, *tables], target.parallel)
+        _run([*first, tables], target.parallel)
     finally:
         routed.unpersist()
-    result = BatchResult(
+    return BatchResult(
         batch_id,
         stats.total,
         stats.silver,
@@ -271,12 +284,12 @@ def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> B
         stats.duplicates,
         stats.newest,
         by_rule,
+        time.perf_counter() - started,
     )
-    _observe(result, time.perf_counter() - started)
-    return result
 
 
-def _observe(result: BatchResult, seconds: float) -> None:
+def observe_batch(result: BatchResult, committed_at: float) -> None:
+    """Export the figures of one committed batch (`committed_at`: when Spark committed it, Unix seconds)."""
     STREAM_BATCHES.inc()
     STREAM_ROWS.labels("bronze").inc(result.bronze_rows)
     STREAM_ROWS.labels("silver").inc(result.silver_rows)
@@ -285,8 +298,52 @@ def _observe(result: BatchResult, seconds: float) -> None:
     STREAM_ROWS.labels("duplicate").inc(result.duplicates)
     for (event_type, rule, severity), count in result.failures_by_rule.items():
         STREAM_DQ_FAILURES.labels(event_type, rule, severity).inc(count)
-    STREAM_BATCH_SECONDS.observe(seconds)
-    STREAM_LAST_BATCH_TIMESTAMP.set(time.time())
+    STREAM_BATCH_SECONDS.observe(result.seconds)
+    STREAM_LAST_BATCH_TIMESTAMP.set(committed_at)
+
+
+class BatchLedger:
+    """The batches the job wrote, exported (`observe_batch`, then `on_committed`) once Spark committed them, once.
+
+    `written` is called in `foreachBatch`, after the writes and before Spark commits the batch's offsets: the
+    figures are only kept. `committed` is called with the id of a batch Spark committed (`on_progress`: the query
+    listener's progress report, which Spark posts after the commit): every kept batch up to that id is exported,
+    unless its id is not above the highest already counted for that query (a replay: counted once). A batch
+    that fails or whose commit never happens is never exported; the run that replays and commits it counts it.
+    Thread-safe (`foreachBatch` and the listener run on different threads)."""
+
+    def __init__(
+        self, on_committed: Callable[[BatchResult], None] | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.on_committed, self.clock = on_committed, clock
+        self._lock = threading.Lock()
+        self._written: dict[int, BatchResult] = {}
+        self._counted: dict[str, int] = {}  # query id (kept in the checkpoint) -> highest batch id counted
+
+    def written(self, result: BatchResult) -> None:
+        with self._lock:
+            self._written[result.batch_id] = result
+
+    def committed(self, query_id: str, batch_id: int, committed_at: float) -> list[BatchResult]:
+        """Spark committed batch `batch_id` of query `query_id`; the batches this exported."""
+        with self._lock:
+            done = sorted(b for b in self._written if b <= batch_id)
+            highest = self._counted.get(query_id, -1)
+            fresh = [r for b in done if (r := self._written.pop(b)).batch_id > highest]
+            if fresh:
+                self._counted[query_id] = fresh[-1].batch_id
+        for result in fresh:
+            observe_batch(result, committed_at)
+            if self.on_committed is not None:
+                self.on_committed(result)
+        return fresh
+
+    def on_progress(self, figures: ProgressFigures) -> None:
+        """A progress report (`QueryMetricsListener`'s `on_progress`): its batch is committed."""
+        if figures.batch_id is None or figures.query_id is None:
+            return
+        at = figures.committed_at if figures.committed_at is not None else self.clock()
+        self.committed(figures.query_id, figures.batch_id, at)
 
 
 def load_stream_contracts(settings: StreamSettings) -> dict[str, CompiledContract]:
@@ -315,9 +372,11 @@ def start_query(
     *,
     available_now: bool = False,
     on_batch: Callable[[BatchResult], None] | None = None,
+    ledger: BatchLedger | None = None,
 ) -> object:
     """Start the streaming query (returned as pyspark's StreamingQuery). `on_batch` is called after each
-    micro-batch's writes, before Spark commits its offsets."""
+    micro-batch's writes, before Spark commits its offsets; the `ledger` is told of each batch written then
+    (and exports its metrics once the query listener reports the commit)."""
     contracts = load_stream_contracts(settings)
     ensure_tables(spark, settings.lake, table_schemas(spark))
     reader = (
@@ -349,6 +408,8 @@ def start_query(
             result.failures_published,
             result.duplicates,
         )
+        if ledger is not None:
+            ledger.written(result)
         if on_batch is not None:
             on_batch(result)
 

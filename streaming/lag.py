@@ -1,13 +1,18 @@
 """Consumer lag of the streaming job, measured from outside the query so that it rises while no batch runs.
 
 `LagMonitor` is a daemon thread that, every `interval_s`, compares each partition's high watermark with the end
-offset of the last batch the job committed, and reads the Kafka timestamp of the oldest record not yet committed.
-The committed offsets come from the query's checkpoint (`offsets/<N>` of the newest `commits/<N>`; before the first
-commit, the initial offsets in `sources/0/0`; before those exist, the configured starting offsets), then from each
-committed batch (`batch_committed`, called by the job; `offsets_committed`, called by the query listener). Kafka
-errors never stop the thread: they are logged, counted in `weir_stream_lag_errors_total`, and retried next tick.
+offset of the last batch Spark committed, and reads the Kafka timestamp of the oldest record not yet committed.
+The committed offsets are those of the newest committed batch, from the query's checkpoint (`offsets/<N>` of the
+newest `commits/<N>`; before the first commit, the initial offsets in `sources/0/0`; before those exist, the
+configured starting offsets) or from the query listener's progress report (`on_progress`, posted after the
+commit), whichever names the later batch. A committed offset above the partition's high watermark belongs to a
+topic since deleted and re-created: the partition counts from the new topic's start until a later batch commits.
+When records wait but the timestamp of one of them cannot be read, the age is unknown (NaN), not 0, and the tick
+counts as failed. Kafka errors never stop the thread: they are logged, counted in `weir_stream_lag_errors_total`,
+and retried next tick.
 """
 
+import contextlib
 import logging
 import math
 import threading
@@ -32,11 +37,12 @@ from observability.metrics import (
     STREAM_OFFSETS_BEHIND_TOTAL,
     STREAM_OLDEST_UNPROCESSED_AGE,
 )
-from streaming.listener import TopicPartitionOffsets, kafka_offsets
+from streaming.listener import ProgressFigures, TopicPartitionOffsets, kafka_offsets
 
 log = logging.getLogger(__name__)
 
 EARLIEST, LATEST = -2, -1  # Spark's placeholders in a startingOffsets JSON
+INITIAL_BATCH, STARTING_BATCH = -1, -2  # the batch ids given to `sources/0/0` and to the starting offsets
 
 
 # The checkpoint ------------------------------------------------------------------------------------------------
@@ -92,13 +98,20 @@ def batch_end_offsets(checkpoint: Path, batch_id: int, topic: str) -> dict[int, 
     return offsets_file(checkpoint / "offsets" / str(batch_id), topic)
 
 
-def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
-    """Where the query resumes: the end offsets of its newest committed batch; before any commit, the initial
-    offsets it resolved (`sources/0/0`); None for an empty or missing checkpoint."""
+def committed_batch(checkpoint: Path, topic: str) -> tuple[int, dict[int, int]] | None:
+    """Where the query resumes: its newest committed batch's id and end offsets; before any commit, the initial
+    offsets it resolved (`sources/0/0`, as batch `INITIAL_BATCH`); None for an empty or missing checkpoint."""
     for batch_id in batch_ids(checkpoint / "commits"):
         if (offsets := batch_end_offsets(checkpoint, batch_id, topic)) is not None:
-            return offsets
-    return offsets_file(checkpoint / "sources" / "0" / "0", topic)
+            return batch_id, offsets
+    initial = offsets_file(checkpoint / "sources" / "0" / "0", topic)
+    return None if initial is None else (INITIAL_BATCH, initial)
+
+
+def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
+    """The end offsets of `committed_batch`."""
+    found = committed_batch(checkpoint, topic)
+    return None if found is None else found[1]
 
 
 def starting_offsets(spec: str, topic: str, low: Mapping[int, int], high: Mapping[int, int]) -> dict[int, int]:
@@ -119,9 +132,6 @@ def starting_offsets(spec: str, topic: str, low: Mapping[int, int], high: Mappin
 # The monitor ---------------------------------------------------------------------------------------------------
 class CommittedBatch(Protocol):
     """What the monitor needs of the job's `BatchResult`."""
-
-    @property
-    def batch_id(self) -> int: ...
 
     @property
     def newest_received_at(self) -> datetime | None: ...
@@ -168,8 +178,10 @@ class LagMonitor:
         self.interval_s, self.kafka_timeout_s, self.clock = interval_s, kafka_timeout_s, clock
         self.last: LagReading | None = None
         self._lock = threading.Lock()
+        self._batch: int | None = None  # the batch whose end offsets `_committed` holds
         self._committed: dict[int, int] = {}
-        self._pending_batches: set[int] = set()
+        self._reset: dict[int, int] = {}  # partition -> the batch whose offset was above the high watermark
+        self._exported: set[int] = set()  # partitions with exported gauges
         self._newest_received: datetime | None = None
         self._timestamps: dict[tuple[int, int], float] = {}  # (partition, offset) -> Kafka timestamp, seconds
         self._consumer: Any = None
@@ -181,23 +193,31 @@ class LagMonitor:
 
     # Called by the job and the listener (other threads): cheap, never raise ------------------------------------
     def batch_committed(self, result: CommittedBatch) -> None:
-        """The job wrote a micro-batch: its end offsets are read at the next tick, its newest `received_at` kept."""
+        """Spark committed a micro-batch (the job's `BatchLedger` says so): its newest `received_at` is kept."""
         with self._lock:
-            self._pending_batches.add(result.batch_id)
             newest = result.newest_received_at
             if newest is not None:
                 newest = newest.astimezone(UTC)  # a naive datetime is local time, as pyspark returns it
                 if self._newest_received is None or newest > self._newest_received:
                     self._newest_received = newest
 
-    def offsets_committed(self, end_offsets: TopicPartitionOffsets) -> None:
-        """Spark committed a batch ending at `end_offsets` (from the query's progress report)."""
-        self._merge({p: o for (t, p), o in end_offsets.items() if t == self.topic})
+    def on_progress(self, figures: ProgressFigures) -> None:
+        """A progress report (`QueryMetricsListener`): Spark committed batch `figures.batch_id`."""
+        if figures.batch_id is not None:
+            self.offsets_committed(figures.batch_id, figures.end_offsets)
 
-    def _merge(self, offsets: Mapping[int, int]) -> None:
+    def offsets_committed(self, batch_id: int, end_offsets: TopicPartitionOffsets) -> None:
+        """Spark committed batch `batch_id`, ending at `end_offsets`."""
+        self._record(batch_id, {p: o for (t, p), o in end_offsets.items() if t == self.topic})
+
+    def _record(self, batch_id: int, offsets: Mapping[int, int]) -> None:
+        """Keep the end offsets of the newest batch (the same batch again replaces them: the later report wins).
+        Not a per-partition maximum: offsets move back when the topic is re-created."""
+        if not offsets:
+            return
         with self._lock:
-            for partition, offset in offsets.items():
-                self._committed[partition] = max(offset, self._committed.get(partition, offset))
+            if self._batch is None or batch_id >= self._batch:
+                self._batch, self._committed = batch_id, dict(offsets)
 
     # The thread ------------------------------------------------------------------------------------------------
     def start(self) -> "LagMonitor":
@@ -249,11 +269,14 @@ class LagMonitor:
         positions = {p: max(committed.get(p, low[p]), low[p]) for p, lag in behind.items() if lag > 0}
         try:
             stamps = self._record_timestamps(positions)
+            if unknown := sorted(set(positions) - set(stamps)):
+                raise LagError("timestamps", f"no timestamp on the oldest record not committed of partitions {unknown}")
         except LagError:
             self._export_offsets(behind, committed)  # the counts are right even when the ages are unknown
+            STREAM_OLDEST_UNPROCESSED_AGE.set(math.nan)  # records wait and their age is unknown: not 0
             raise
         now = self.clock()
-        oldest = max(0.0, now - min(stamps.values())) if stamps else 0.0
+        oldest = max(0.0, now - min(stamps.values())) if stamps else 0.0  # nothing waits: 0
         with self._lock:
             newest = self._newest_received
         newest_age = max(0.0, now - newest.timestamp()) if newest is not None else math.nan
@@ -267,27 +290,48 @@ class LagMonitor:
         return reading
 
     def _export_offsets(self, behind: Mapping[int, int], committed: Mapping[int, int]) -> None:
+        """The gauges of the topic's partitions (`behind` has every partition); those of a partition the topic no
+        longer has are removed."""
+        for partition in self._exported - set(behind):
+            for gauge in (STREAM_OFFSETS_BEHIND, STREAM_COMMITTED_OFFSET):
+                with contextlib.suppress(KeyError):  # never exported
+                    gauge.remove(self.topic, str(partition))
+        self._exported = set(behind)
         for partition, lag in behind.items():
             STREAM_OFFSETS_BEHIND.labels(self.topic, str(partition)).set(lag)
-        for partition, offset in committed.items():
-            STREAM_COMMITTED_OFFSET.labels(self.topic, str(partition)).set(offset)
+            if partition in committed:
+                STREAM_COMMITTED_OFFSET.labels(self.topic, str(partition)).set(committed[partition])
         STREAM_OFFSETS_BEHIND_TOTAL.set(sum(behind.values()))
 
     def _committed_now(self, low: Mapping[int, int], high: Mapping[int, int]) -> dict[int, int]:
-        """The committed end offsets: pending batches' offset files, the checkpoint's newest commit, and what was
-        merged before; per partition the highest (offsets only move forward)."""
-        with self._lock:
-            pending, self._pending_batches = self._pending_batches, set()
+        """The end offsets of the newest committed batch (the checkpoint's, or the listener's if later), as they
+        apply to the topic as it is now: a partition whose committed offset is above its high watermark (the topic
+        was deleted and re-created) counts from the new topic's low watermark until a later batch commits."""
         try:
-            for batch_id in pending:
-                self._merge(batch_end_offsets(self.checkpoint, batch_id, self.topic) or {})
-            self._merge(committed_offsets(self.checkpoint, self.topic) or {})
+            found = committed_batch(self.checkpoint, self.topic)
         except OSError as exc:  # pragma: no cover - the readers already swallow I/O errors
             raise LagError("checkpoint", str(exc)) from exc
+        if found is not None:
+            self._record(*found)
         with self._lock:
-            if not self._committed:  # nothing in the checkpoint yet: where the query will start
-                self._committed.update(starting_offsets(self.starting, self.topic, low, high))
-            return dict(self._committed)
+            if self._batch is None:  # nothing in the checkpoint yet: where the query will start
+                self._batch = STARTING_BATCH
+                self._committed = starting_offsets(self.starting, self.topic, low, high)
+            batch, committed = self._batch, dict(self._committed)
+        for partition, offset in committed.items():
+            if partition in high and offset > high[partition] and self._reset.get(partition) != batch:
+                log.warning(
+                    "partition %d of %s ends at %d, below the committed offset %d: the topic was re-created;"
+                    " counting from its start (%d)",
+                    partition,
+                    self.topic,
+                    high[partition],
+                    offset,
+                    low[partition],
+                )
+                self._reset[partition] = batch
+                self._timestamps = {k: v for k, v in self._timestamps.items() if k[0] != partition}
+        return {p: low[p] if self._reset.get(p) == batch else offset for p, offset in committed.items() if p in high}
 
     # Kafka -----------------------------------------------------------------------------------------------------
     def _client(self) -> Any:
@@ -347,7 +391,7 @@ class LagMonitor:
 
     def _fetch_timestamps(self, wanted: Mapping[int, int]) -> dict[int, float]:
         """Read one record per partition from `wanted` {partition: offset}; a record without a timestamp counts
-        as read (and is left out of the age)."""
+        as read and is left out of the result (its age is unknown)."""
         consumer = self._client()
         found: dict[int, float] = {}
         read: set[int] = set()
@@ -366,7 +410,7 @@ class LagMonitor:
                         continue
                     read.add(partition)
                     kind, millis = msg.timestamp()
-                    if kind != TIMESTAMP_NOT_AVAILABLE:
+                    if kind != TIMESTAMP_NOT_AVAILABLE and millis >= 0:  # -1: Kafka's "no timestamp"
                         found[partition] = millis / 1000
             consumer.unassign()
         except KafkaException as exc:

@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -93,6 +93,15 @@ class ProgressFigures:
     spark_offsets_behind: dict[str, float] = field(default_factory=dict)
     end_offsets: TopicPartitionOffsets = field(default_factory=dict)
     offsets_behind: TopicPartitionOffsets = field(default_factory=dict)
+    query_id: str | None = None  # the query's id, kept in its checkpoint (a restart keeps it)
+
+    @property
+    def committed_at(self) -> float | None:
+        """When the trigger ended, Unix seconds: its start plus its duration. Spark commits the batch's offsets at
+        the end of the trigger and reports the progress right after."""
+        if self.timestamp is None or self.trigger_seconds is None:
+            return None
+        return self.timestamp + self.trigger_seconds
 
 
 def progress_figures(progress: Mapping[str, Any]) -> ProgressFigures:
@@ -124,6 +133,7 @@ def progress_figures(progress: Mapping[str, Any]) -> ProgressFigures:
     rows = _number(progress.get("numInputRows"))
     batch_id = progress.get("batchId")
     duration = _number(progress.get("batchDuration"))
+    query_id = progress.get("id")
     return ProgressFigures(
         batch_id=batch_id if type(batch_id) is int else None,
         timestamp=_timestamp(progress.get("timestamp")),
@@ -135,6 +145,7 @@ def progress_figures(progress: Mapping[str, Any]) -> ProgressFigures:
         spark_offsets_behind=spark_behind,
         end_offsets=end_offsets,
         offsets_behind=behind,
+        query_id=str(query_id) if query_id else None,
     )
 
 
@@ -158,18 +169,19 @@ def observe_progress(figures: ProgressFigures, *, now: float) -> None:
 
 
 class QueryMetricsListener(StreamingQueryListener):
-    """Exports the health of the query named `query_name` (every query when None). `on_end_offsets` receives the
-    end offsets of each batch Spark committed (progress is reported after the commit). Callbacks run on Spark's
-    listener thread: they never raise, they log and count."""
+    """Exports the health of the query named `query_name` (every query when None). Each of `on_progress` receives
+    the figures of every progress report of a batch, which Spark posts after it committed the batch's offsets
+    (`batch_id`, `end_offsets`, `committed_at`). Callbacks run on Spark's listener thread: they never raise, they
+    log and count."""
 
     def __init__(
         self,
         query_name: str | None = None,
-        on_end_offsets: Callable[[TopicPartitionOffsets], None] | None = None,
+        on_progress: Iterable[Callable[[ProgressFigures], None]] = (),
         clock: Callable[[], float] | None = None,
     ) -> None:
         self.query_name = query_name
-        self.on_end_offsets = on_end_offsets
+        self.on_progress = list(on_progress)
         self.clock = clock or time.time
         self.terminated = threading.Event()
         self.exception: str | None = None
@@ -197,10 +209,16 @@ class QueryMetricsListener(StreamingQueryListener):
                 return
             figures = progress_figures(progress)
             observe_progress(figures, now=self.clock())
-            if figures.end_offsets and self.on_end_offsets is not None:
-                self.on_end_offsets(figures.end_offsets)
         except Exception:
             self._failed("onQueryProgress")
+            return
+        if figures.batch_id is None:
+            return
+        for callback in self.on_progress:  # one failing does not keep the report from the others
+            try:
+                callback(figures)
+            except Exception:
+                self._failed("onQueryProgress")
 
     def onQueryIdle(self, event: Any) -> None:  # noqa: N802
         try:

@@ -14,7 +14,7 @@ from prometheus_client import start_http_server
 from pyspark.errors import StreamingQueryException
 
 from streaming.exceptions import DataQualityStop
-from streaming.job import start_query
+from streaming.job import BatchLedger, start_query
 from streaming.lag import LagMonitor
 from streaming.listener import QueryMetricsListener
 from streaming.session import build_session
@@ -67,12 +67,14 @@ def run(settings: StreamSettings | None = None, *, available_now: bool = False) 
         driver_memory=settings.spark_driver_memory,
     )
     _jvm_ignores_sigterm(spark)
-    listener = QueryMetricsListener(on_end_offsets=monitor.offsets_committed)  # the only query of this process
+    # The batch metrics and the committed offsets move when Spark reports a batch committed, not before.
+    ledger = BatchLedger(on_committed=monitor.batch_committed)
+    listener = QueryMetricsListener(on_progress=[monitor.on_progress, ledger.on_progress])  # this process's only query
     spark.streams.addListener(listener)
     try:
         if stop.is_set():  # stopped while the session was starting: do not start a query only to stop it
             return 0
-        query: Any = start_query(spark, settings, available_now=available_now, on_batch=monitor.batch_committed)
+        query: Any = start_query(spark, settings, available_now=available_now, ledger=ledger)
         monitor.start()
         log.info("streaming %s -> %s (checkpoint %s)", settings.events_topic, settings.lake, settings.checkpoint)
         while query.isActive:

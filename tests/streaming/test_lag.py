@@ -1,28 +1,20 @@
-"""Lag of the streaming job: checkpoint parsing (files crafted byte for byte like pyspark 4.2 writes them), the
-`LagMonitor` against the real broker, and the real `weir stream` process catching up after a restart."""
+"""Lag of the streaming job: checkpoint parsing (files crafted byte for byte like pyspark 4.2 writes them) and the
+`LagMonitor` against the real broker (the real `weir stream` process: test_lag_process.py)."""
 
 import math
-import os
-import re
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
-import httpx
 import orjson
 import pytest
-import yaml
 from confluent_kafka import Producer
 from prometheus_client import REGISTRY
-from prometheus_client.parser import text_string_to_metric_families
 
-from ingest.admin import create_topics
+from ingest.admin import admin_client, create_topics
 from ingest.topics import TopicSpec
 from streaming.lag import (
     LagError,
@@ -33,10 +25,7 @@ from streaming.lag import (
     offsets_file,
     starting_offsets,
 )
-from streaming.tables import BRONZE, SILVER, table_uri
-from tests.support import free_port, make_event
-from weir.stack.lake import read_rows
-from weir.stack.paths import REPO_ROOT
+from tests.support import free_port
 
 METADATA = (
     '{"batchWatermarkMs":0,"batchTimestampMs":1795646074842,"conf":{"spark.sql.streaming.stateStore.providerClass":'
@@ -141,8 +130,8 @@ def test_the_monitor_measures_offsets_and_ages_from_the_checkpoint_and_committed
     assert sample("weir_stream_offsets_behind_total") == 3
     assert sample("weir_stream_committed_offset", topic=topic, partition="1") == 3
 
-    # The job wrote batch 1 (its offsets file is there, Spark has not committed yet).
-    write_batch_files(tmp_path, 1, {topic: {"0": 5, "1": 3}}, commit=False)
+    # Spark committed batch 1 (the job's ledger reports it with its newest received_at).
+    write_batch_files(tmp_path, 1, {topic: {"0": 5, "1": 3}})
     newest = datetime.fromtimestamp(t0 + 40, UTC)
     monitor.batch_committed(SimpleNamespace(batch_id=1, newest_received_at=newest))
     monitor.batch_committed(SimpleNamespace(batch_id=1, newest_received_at=newest - timedelta(seconds=30)))
@@ -159,8 +148,139 @@ def test_the_monitor_measures_offsets_and_ages_from_the_checkpoint_and_committed
     reading = monitor.check()
     assert reading.offsets_behind == {0: 0, 1: 2}
     assert reading.oldest_unprocessed_age_s == pytest.approx(40)
-    monitor.offsets_committed({(topic, 1): 5, ("another-topic", 1): 99})
+    monitor.offsets_committed(2, {(topic, 0): 5, (topic, 1): 5, ("another-topic", 1): 99})
     assert monitor.check().offsets_behind == {0: 0, 1: 0}
+    monitor.offsets_committed(1, {(topic, 0): 5, (topic, 1): 3})  # a late report of an older batch: ignored
+    assert monitor.check().offsets_behind == {0: 0, 1: 0}
+    monitor.close()
+
+
+@pytest.mark.integration
+def test_offsets_the_job_wrote_but_spark_has_not_committed_are_not_committed(kafka_bootstrap, tmp_path):
+    """foreachBatch returned (the job's writes are done) but Spark has not written `commits/1`: a crash now
+    replays batch 1, so its offsets are not committed yet."""
+    topic = f"lag-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
+    produce(kafka_bootstrap, topic, 0, 6, int(time.time() * 1000))
+    write_batch_files(tmp_path, 0, {topic: {"0": 2}})
+    write_batch_files(tmp_path, 1, {topic: {"0": 6}}, commit=False)  # planned and written, not committed
+    monitor = LagMonitor(kafka_bootstrap, topic, tmp_path)
+    monitor.batch_committed(SimpleNamespace(batch_id=1, newest_received_at=datetime.now(UTC)))  # as the job did
+    assert monitor.check().offsets_behind == {0: 4}
+    assert sample("weir_stream_committed_offset", topic=topic, partition="0") == 2
+    write_batch_files(tmp_path, 1, {topic: {"0": 6}})  # Spark's commit
+    assert monitor.check().offsets_behind == {0: 0}
+    assert sample("weir_stream_committed_offset", topic=topic, partition="0") == 6
+    monitor.close()
+
+
+@pytest.mark.integration
+def test_records_waiting_without_a_timestamp_have_an_unknown_age_not_0(kafka_bootstrap, tmp_path):
+    """Kafka's "no timestamp" (-1): the age of what waits is unknown, so the gauge is NaN (an alert comparing it
+    sees nothing rather than "caught up") and the tick counts as a failed `timestamps` measurement."""
+    topic = f"lag-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
+    produce(kafka_bootstrap, topic, 0, 2, int(time.time() * 1000))
+    write_batch_files(tmp_path, 0, {topic: {"0": 2}})
+    monitor = LagMonitor(kafka_bootstrap, topic, tmp_path, kafka_timeout_s=2)
+    assert monitor.check().oldest_unprocessed_age_s == 0  # caught up
+    assert sample("weir_stream_oldest_unprocessed_age_seconds") == 0
+
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    for _ in range(3):
+        producer.produce(topic, value=b"{}", partition=0, timestamp=-1)
+    assert producer.flush(10) == 0
+    errors = sample("weir_stream_lag_errors_total", stage="timestamps") or 0
+    checks = sample("weir_stream_lag_checks_total")
+    monitor._tick()
+    assert math.isnan(sample("weir_stream_oldest_unprocessed_age_seconds"))
+    assert sample("weir_stream_offsets_behind_total") == 3  # the count is known
+    assert sample("weir_stream_lag_errors_total", stage="timestamps") == errors + 1
+    assert sample("weir_stream_lag_checks_total") == checks  # not a measurement: WeirStreamLagUnmeasured can fire
+    with pytest.raises(LagError, match="no timestamp"):
+        monitor.check()
+    monitor.close()
+
+
+@pytest.mark.integration
+def test_a_timestamp_that_cannot_be_read_makes_the_age_unknown_rather_than_leave_its_last_value(
+    kafka_bootstrap, tmp_path
+):
+    """The committed offset points at a transaction marker: an offset waits, but no record can be read there."""
+    topic = f"lag-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 1)])
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "transactional.id": f"lag-{uuid.uuid4()}"})
+    producer.init_transactions(10)
+
+    def transaction() -> None:  # a record and its commit marker
+        producer.begin_transaction()
+        producer.produce(topic, value=b"{}", partition=0)
+        producer.commit_transaction(10)
+
+    transaction()  # offsets 0 (the record) and 1 (the marker)
+    write_batch_files(tmp_path, 0, {topic: {"0": 2}})
+    monitor = LagMonitor(kafka_bootstrap, topic, tmp_path, kafka_timeout_s=1)
+    monitor._tick()
+    assert sample("weir_stream_oldest_unprocessed_age_seconds") == 0  # caught up
+
+    transaction()  # offsets 2 and 3; the job committed the record, not the marker after it
+    write_batch_files(tmp_path, 1, {topic: {"0": 3}})
+    errors = sample("weir_stream_lag_errors_total", stage="timestamps") or 0
+    monitor._tick()
+    assert math.isnan(sample("weir_stream_oldest_unprocessed_age_seconds"))  # not the 0 of the last tick
+    assert sample("weir_stream_offsets_behind_total") == 1
+    assert sample("weir_stream_lag_errors_total", stage="timestamps") == errors + 1
+    monitor.close()
+
+
+def recreate(bootstrap: str, topic: str, partitions: int) -> None:
+    """Delete `topic` and create it again (empty), waiting for the deletion to finish."""
+    client = admin_client(bootstrap)
+    for future in client.delete_topics([topic], operation_timeout=30).values():
+        future.result(30)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if create_topics(bootstrap, [TopicSpec(topic, partitions)]) == {topic: "created"}:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{topic} could not be re-created")
+
+
+@pytest.mark.integration
+def test_after_the_topic_is_re_created_the_committed_offsets_follow_the_new_topic(kafka_bootstrap, tmp_path):
+    topic = f"lag-{uuid.uuid4().hex[:8]}"
+    create_topics(kafka_bootstrap, [TopicSpec(topic, 2)])
+    now = int(time.time() * 1000)
+    produce(kafka_bootstrap, topic, 0, 10, now)
+    produce(kafka_bootstrap, topic, 1, 4, now)
+    write_batch_files(tmp_path, 3, {topic: {"0": 10, "1": 4}})
+    monitor = LagMonitor(kafka_bootstrap, topic, tmp_path)
+    assert monitor.check().offsets_behind == {0: 0, 1: 0}
+
+    recreate(kafka_bootstrap, topic, 2)
+    produce(kafka_bootstrap, topic, 0, 3, now)  # the new topic's offsets 0..2, below the committed 10
+
+    def measured() -> Any:
+        deadline = time.monotonic() + 30
+        while True:  # the client may need a moment to see the new topic's leaders
+            try:
+                return monitor.check()
+            except LagError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    reading = measured()
+    assert reading.offsets_behind == {0: 3, 1: 0}  # not 0: nothing of the new topic is committed
+    assert reading.committed == {0: 0, 1: 0}
+    assert sample("weir_stream_committed_offset", topic=topic, partition="0") == 0
+    assert reading.oldest_unprocessed_age_s > 0
+    produce(kafka_bootstrap, topic, 0, 12, now)  # past the old committed offset: still counted from the start
+    assert measured().offsets_behind == {0: 15, 1: 0}
+    monitor.offsets_committed(4, {(topic, 0): 15, (topic, 1): 0})  # Spark committed on the new topic
+    reading = measured()
+    assert reading.offsets_behind == {0: 0, 1: 0}
+    assert reading.committed == {0: 15, 1: 0}
     monitor.close()
 
 
@@ -199,181 +319,3 @@ def test_kafka_errors_are_counted_and_never_stop_the_thread(tmp_path):
     finally:
         monitor.stop()
     assert not monitor._thread.is_alive()
-
-
-# The real job, stopped and restarted ------------------------------------------------------------------------------
-Metrics = dict[str, dict[tuple[tuple[str, str], ...], float]]
-
-
-class StreamJob:
-    """`python -m weir stream` in its own process group, its output appended to one log."""
-
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
-        self.env = {**os.environ, "WEIR_HOME": str(home), **env}
-        self.url = f"http://127.0.0.1:{env['WEIR_STREAM_METRICS_PORT']}/metrics"
-        self.log = home / "stream.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, **env: str) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "weir", "stream"],
-                env={**self.env, **env},
-                cwd=REPO_ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def metrics(self) -> Metrics | None:
-        try:
-            text = httpx.get(self.url, timeout=2).text
-        except httpx.HTTPError:
-            return None
-        found: Metrics = {}
-        for family in text_string_to_metric_families(text):
-            for s in family.samples:
-                found.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
-        return found
-
-    def wait_for(self, want: Callable[[Metrics], bool], timeout_s: float, what: str) -> list[Metrics]:
-        """Scrape every 0.25 s until `want` holds; every scrape taken, the last one satisfying `want`."""
-        scrapes: list[Metrics] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            assert self.proc.poll() is None, f"the job exited: {self.tail()}"
-            metrics = self.metrics()
-            if metrics is not None:
-                scrapes.append(metrics)
-                if want(metrics):
-                    return scrapes
-            time.sleep(0.25)
-        raise AssertionError(f"{what}: not within {timeout_s:.0f} s; last scrape {scrapes[-1:]}; log:\n{self.tail()}")
-
-    def terminate(self, timeout_s: float = 60) -> int:
-        """SIGTERM to the whole process group (the Python leader and its JVM), as systemd or a container would."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        return self.proc.wait(timeout_s)
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def tail(self) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-40:])
-
-
-def value(metrics: Metrics, name: str, **labels: str) -> float:
-    return metrics.get(name, {}).get(tuple(sorted(labels.items())), math.nan)
-
-
-def total(metrics: Metrics, name: str) -> float:
-    return sum(metrics.get(name, {}).values())
-
-
-def produce_events(bootstrap: str, topic: str, count: int) -> list[str]:
-    """Valid events as the gateway publishes them (with `tenant` and `received_at`)."""
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
-    ids = []
-    for _ in range(count):
-        event = {**make_event(), "tenant": "acme", "received_at": datetime.now(UTC).isoformat()}
-        ids.append(event["event_id"])
-        producer.produce(topic, key=event["event_id"].encode(), value=orjson.dumps(event))
-    assert producer.flush(10) == 0
-    return ids
-
-
-def caught_up(committed: int) -> Callable[[Metrics], bool]:
-    def want(m: Metrics) -> bool:
-        return (
-            value(m, "weir_stream_lag_checks_total") > 0
-            and total(m, "weir_stream_committed_offset") == committed
-            and value(m, "weir_stream_offsets_behind_total") == 0
-            and value(m, "weir_stream_oldest_unprocessed_age_seconds") == 0
-        )
-
-    return want
-
-
-def assert_clean_stop(job: StreamJob) -> None:
-    assert job.terminate() == 0, job.tail()
-    log = job.log.read_text(errors="replace")
-    assert "InterruptedException" not in log, job.tail()
-    assert "Traceback" not in log, job.tail()
-    assert "Failed to cancel job group" not in log, job.tail()
-
-
-@pytest.mark.integration
-def test_the_job_reports_lag_while_it_catches_up_after_a_restart(kafka_bootstrap, tmp_path):
-    topic, failures = f"lag-events-{uuid.uuid4().hex[:8]}", f"lag-failures-{uuid.uuid4().hex[:8]}"
-    create_topics(kafka_bootstrap, [TopicSpec(topic, 3), TopicSpec(failures, 1)])
-    job = StreamJob(
-        tmp_path,
-        {
-            "WEIR_KAFKA_BOOTSTRAP": kafka_bootstrap,
-            "WEIR_EVENTS_TOPIC": topic,
-            "WEIR_FAILURES_TOPIC": failures,
-            "WEIR_STREAM_METRICS_PORT": str(free_port()),
-            "WEIR_TRIGGER_SECONDS": "1",
-            "WEIR_STARTING_OFFSETS": "earliest",
-            "WEIR_SPARK_JARS_DIR": str(REPO_ROOT / ".weir" / "jars" / "spark"),
-            "WEIR_SPARK_DRIVER_MEMORY": "1g",
-        },
-    )
-    first = produce_events(kafka_bootstrap, topic, 20)
-    try:
-        job.start()
-        job.wait_for(caught_up(20), 180, "the first run reaches lag 0")
-        assert_clean_stop(job)
-
-        second = produce_events(kafka_bootstrap, topic, 120)  # while the job is down: 3+ batches of 50 to catch up
-        job.start(WEIR_MAX_OFFSETS_PER_TRIGGER="50")
-        scrapes = job.wait_for(caught_up(140), 180, "the restarted job catches up")
-        measured = [m for m in scrapes if value(m, "weir_stream_lag_checks_total") > 0]
-        behind = [m for m in measured if value(m, "weir_stream_offsets_behind_total") > 0]
-        assert behind, "the restarted job never reported the 120 records it had to catch up on"
-        assert value(measured[0], "weir_stream_offsets_behind_total") > 50  # seen early, before most batches ran
-        assert any(value(m, "weir_stream_oldest_unprocessed_age_seconds") > 0 for m in behind)
-        assert max(value(m, "weir_stream_offsets_behind_total") for m in measured) <= 120
-
-        done = scrapes[-1]  # offsets behind and oldest age exactly 0, every partition committed to its end
-        assert all(v == 0 for v in done["weir_stream_offsets_behind"].values())
-        assert value(done, "weir_stream_rows_total", outcome="bronze") == 120
-        assert value(done, "weir_stream_rows_total", outcome="silver") == 120
-        assert value(done, "weir_stream_batches_total") >= 3  # at most 50 offsets per trigger
-        assert 0 <= value(done, "weir_stream_newest_received_age_seconds") < 600
-        assert value(done, "weir_stream_query_active") == 1
-        # Progress reports reach the listener asynchronously, after Spark's commit.
-        job.wait_for(lambda m: value(m, "weir_stream_progress_input_rows_total") == 120, 60, "progress of 120 rows")
-        assert_clean_stop(job)
-    finally:
-        job.kill()
-    silver = read_rows(table_uri(str(tmp_path / "lake"), SILVER), ["event_id"])
-    assert sorted(r["event_id"] for r in silver) == sorted(first + second)
-    assert len(read_rows(table_uri(str(tmp_path / "lake"), BRONZE), ["event_id"])) == 140
-
-
-# The alert rules --------------------------------------------------------------------------------------------------
-def test_every_alert_uses_exported_metrics_and_has_a_runbook():
-    rules = yaml.safe_load((REPO_ROOT / "observability" / "prometheus" / "alerts.yml").read_text())
-    exported = set()
-    for family in REGISTRY.collect():
-        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
-        exported.update(family.name + suffix for suffix in suffixes)
-    headings = {
-        line.removeprefix("### ").strip().lower()
-        for line in (REPO_ROOT / "docs" / "operations.md").read_text().splitlines()
-        if line.startswith("### ")
-    }
-    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
-    assert len(alerts) >= 5
-    for rule in alerts:
-        used = set(re.findall(r"\bweir_stream_[a-z_]+", rule["expr"]))
-        assert used, rule["alert"]
-        assert used <= exported, (rule["alert"], used - exported)
-        assert rule["labels"]["severity"] in {"warning", "critical"}
-        assert rule["annotations"]["runbook"].split("#")[1] in headings, rule["alert"]

@@ -118,9 +118,9 @@ def test_kafka_offsets_are_parsed_defensively(value, expected):
     assert kafka_offsets(value) == expected
 
 
-def test_the_listener_exports_progress_and_forwards_committed_end_offsets():
+def test_the_listener_exports_progress_and_forwards_the_committed_batch():
     received = []
-    listener = QueryMetricsListener(on_end_offsets=received.append, clock=lambda: 1000.0)
+    listener = QueryMetricsListener(on_progress=[received.append], clock=lambda: 1000.0)
     topic = f"t-{uuid.uuid4().hex[:8]}"
     report = orjson.loads(orjson.dumps(PROGRESS).replace(b'"t1"', f'"{topic}"'.encode()))
     rows_before = sample("weir_stream_progress_input_rows_total") or 0.0
@@ -130,7 +130,10 @@ def test_the_listener_exports_progress_and_forwards_committed_end_offsets():
     assert sample("weir_stream_query_active") == 1.0
     listener.onQueryProgress(QueryProgressEvent(StreamingQueryProgress.fromJson(report)))
 
-    assert received == [{(topic, 0): 4, (topic, 1): 4, (topic, 2): 2}]
+    [figures] = received
+    assert figures.end_offsets == {(topic, 0): 4, (topic, 1): 4, (topic, 2): 2}
+    assert (figures.query_id, figures.batch_id) == (PROGRESS["id"], 1)
+    assert figures.committed_at == pytest.approx(1795646074.840 + 0.504)  # the trigger's end, after the commit
     assert sample("weir_stream_progress_input_rows_total") == rows_before + 5
     assert sample("weir_stream_trigger_seconds_count") == triggers_before + 1
     assert sample("weir_stream_input_rows_per_second") == 1.1
@@ -165,3 +168,19 @@ def test_the_listener_counts_terminations_by_outcome_and_never_raises():
 
     listener.onQueryProgress(SimpleNamespace())  # no `progress`: logged and counted, not raised into Spark
     assert sample("weir_stream_listener_errors_total") == errors_before + 1
+
+
+def test_a_failing_progress_callback_is_counted_and_does_not_keep_the_report_from_the_others():
+    received = []
+
+    def broken(_figures):
+        raise RuntimeError("boom")
+
+    listener = QueryMetricsListener(on_progress=[broken, received.append])
+    errors_before = sample("weir_stream_listener_errors_total") or 0.0
+    listener.onQueryProgress(QueryProgressEvent(StreamingQueryProgress.fromJson(PROGRESS)))
+    assert [f.batch_id for f in received] == [1]
+    assert sample("weir_stream_listener_errors_total") == errors_before + 1
+    no_batch = {k: v for k, v in PROGRESS.items() if k != "batchId"}
+    listener.onQueryProgress(SimpleNamespace(progress=no_batch))  # no batch id: nothing to report committed
+    assert len(received) == 1
