@@ -38,6 +38,19 @@ def figures() -> dict[str, float]:
     }
 
 
+def stream_settings(home: Path, bootstrap: str, topic: str, failures_topic: str, *, max_offsets: int) -> StreamSettings:
+    """A query over private topics with the test contracts (the session's Spark already has the jars)."""
+    return StreamSettings(
+        home=home,
+        kafka_bootstrap=bootstrap,
+        spark_jars_dir=home / "unused",
+        max_offsets_per_trigger=max_offsets,
+        events_topic=topic,
+        failures_topic=failures_topic,
+        contracts_dir=CONTRACTS_DIR,
+    )
+
+
 def result(batch_id: int) -> BatchResult:
     by_rule = {("shop.order", "r", "quarantine"): 1}
     return BatchResult(batch_id, 3, 2, 1, 1, 0, datetime(2026, 11, 25, tzinfo=UTC), by_rule, seconds=0.5)
@@ -97,15 +110,7 @@ def test_the_batch_metrics_move_after_sparks_commit_and_a_replayed_batch_counts_
     for _ in range(9):
         producer.produce(topic, value=record())
     assert producer.flush(10) == 0
-    settings = StreamSettings(
-        home=tmp_path,
-        kafka_bootstrap=kafka_bootstrap,
-        spark_jars_dir=tmp_path / "unused",
-        max_offsets_per_trigger=4,
-        events_topic=topic,
-        failures_topic=failures_topic,
-        contracts_dir=CONTRACTS_DIR,
-    )
+    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets=4)
     commits = Path(settings.checkpoint) / "commits"
     exported: list[tuple[int, bool]] = []  # (batch id, its commit file existed when it was counted)
     written: list[tuple[int, float, bool]] = []  # (batch id, batches counted then, its commit file existed)
@@ -166,15 +171,7 @@ def test_the_query_routes_kafka_records_into_bronze_silver_and_quarantine(
     producer.produce(topic, value=b"\x00not json")
     assert producer.flush(10) == 0
 
-    settings = StreamSettings(
-        home=tmp_path,
-        kafka_bootstrap=kafka_bootstrap,
-        spark_jars_dir=tmp_path / "unused",
-        max_offsets_per_trigger=7,
-        events_topic=topic,
-        failures_topic=failures_topic,
-        contracts_dir=CONTRACTS_DIR,
-    )
+    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets=7)
     batches = []
     for _ in range(2):  # the second run resumes from the checkpoint and finds nothing new
         query = start_query(spark, settings, available_now=True, on_batch=batches.append)
