@@ -108,12 +108,6 @@ def committed_batch(checkpoint: Path, topic: str) -> tuple[int, dict[int, int]] 
     return None if initial is None else (INITIAL_BATCH, initial)
 
 
-def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int] | None:
-    """The end offsets of `committed_batch`."""
-    found = committed_batch(checkpoint, topic)
-    return None if found is None else found[1]
-
-
 def starting_offsets(spec: str, topic: str, low: Mapping[int, int], high: Mapping[int, int]) -> dict[int, int]:
     """The offsets a new query starts from, given Spark's `startingOffsets` option (`earliest`, `latest` or the
     JSON form with -2/-1 for earliest/latest) and the partitions' watermarks."""

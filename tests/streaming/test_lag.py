@@ -17,11 +17,12 @@ from prometheus_client import REGISTRY
 from ingest.admin import admin_client, create_topics
 from ingest.topics import TopicSpec
 from streaming.lag import (
+    INITIAL_BATCH,
     LagError,
     LagMonitor,
     batch_end_offsets,
     batch_ids,
-    committed_offsets,
+    committed_batch,
     offsets_file,
     starting_offsets,
 )
@@ -58,25 +59,25 @@ def test_the_newest_committed_batch_gives_the_committed_offsets(tmp_path):
     write_batch_files(tmp_path, 2, {"t": {"0": 9, "1": 9}}, commit=False)  # planned, not committed
     (tmp_path / "commits" / ".3.0b1c.tmp").write_text("v1\n")
     assert batch_ids(tmp_path / "commits") == [1, 0]
-    assert committed_offsets(tmp_path, "t") == {0: 4, 1: 3}
+    assert committed_batch(tmp_path, "t") == (1, {0: 4, 1: 3})
     assert batch_end_offsets(tmp_path, 2, "t") == {0: 9, 1: 9}
-    assert committed_offsets(tmp_path, "another-topic") is None
+    assert committed_batch(tmp_path, "another-topic") is None
 
 
 def test_before_any_commit_the_initial_offsets_count_and_an_empty_checkpoint_has_none(tmp_path):
-    assert committed_offsets(tmp_path / "missing", "t") is None
-    assert committed_offsets(tmp_path, "t") is None
+    assert committed_batch(tmp_path / "missing", "t") is None
+    assert committed_batch(tmp_path, "t") is None
     write_batch_files(tmp_path, 0, {"t": {"0": 5}}, commit=False)
-    assert committed_offsets(tmp_path, "t") is None
+    assert committed_batch(tmp_path, "t") is None
     write_initial_offsets(tmp_path, {"t": {"0": 3}})
-    assert committed_offsets(tmp_path, "t") == {0: 3}
+    assert committed_batch(tmp_path, "t") == (INITIAL_BATCH, {0: 3})
 
 
 def test_unreadable_offset_files_are_skipped(tmp_path):
     write_batch_files(tmp_path, 0, {"t": {"0": 2}})
     write_batch_files(tmp_path, 1, {"t": {"0": 4}})
     (tmp_path / "offsets" / "1").write_text("v1\n{not json\n-")  # torn file: fall back to the previous commit
-    assert committed_offsets(tmp_path, "t") == {0: 2}
+    assert committed_batch(tmp_path, "t") == (0, {0: 2})
     (tmp_path / "offsets" / "2").write_bytes(b"\xff\xfe")
     assert offsets_file(tmp_path / "offsets" / "2", "t") is None
     (tmp_path / "offsets" / "3").write_text('{"t":{"0":1}}')  # no version line: not a metadata log file
