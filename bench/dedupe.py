@@ -38,6 +38,7 @@ sys.path.insert(0, str(_HERE.parent))
 from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
+from bench._cpu import jvm_cpu  # noqa: E402
 from streaming.job import table_schemas  # noqa: E402
 from streaming.session import build_session  # noqa: E402
 from streaming.tables import (  # noqa: E402
@@ -188,16 +189,6 @@ VARIANTS: dict[str, Callable[[SparkSession, str, Batch, int], float | None]] = {
     "whole_table": whole_table,
     "partition_pruned": partition_pruned,
 }
-
-
-def jvm_cpu(spark: SparkSession) -> Callable[[], float]:
-    pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
-
-    def read() -> float:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-
-    return read
 
 
 def median(values: list[float]) -> float:

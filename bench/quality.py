@@ -34,6 +34,7 @@ from pyspark.sql import SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from bench import _quality_data as data  # noqa: E402
+from bench._cpu import jvm_cpu  # noqa: E402
 from bench._quality_rules import checks, contract_text  # noqa: E402
 
 OVERHEAD_TARGET = 1.3
@@ -72,14 +73,13 @@ class Jobs:
     def __init__(self, spark: SparkSession) -> None:
         self.sc = spark.sparkContext
         self.n = 0
-        self.jvm_pid = int(spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid())  # type: ignore[union-attr]
+        self.jvm_cpu = jvm_cpu(spark)
         self.last_cpu = 0.0
 
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the Spark JVM (every thread: tasks, GC, JIT) and by this Python process
         (GX's Python side): unlike wall time, barely moved by other work on a shared machine."""
-        stat = Path(f"/proc/{self.jvm_pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK") + time.process_time()
+        return self.jvm_cpu() + time.process_time()
 
     def timed(self, name: str, work: Callable[[], Any]) -> tuple[float, int, Any]:
         self.n += 1
