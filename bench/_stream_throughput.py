@@ -15,9 +15,9 @@ from typing import Any
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from lake.tables import BRONZE, QUARANTINE, SILVER, table_uri
 from streaming import job
 from streaming.settings import StreamSettings
-from streaming.tables import BRONZE, QUARANTINE, SILVER, table_uri
 
 # The helpers `write_batch` calls, by the name it calls them (wrapped only if the module still has them).
 STEPS = (

@@ -1,5 +1,5 @@
 """Per-batch cost of the stream's insert into silver and quarantine as the tables grow: the whole-table id check
-(`streaming.tables.known_ids` then `insert_new`, what the job runs) next to the partition-pruned anti join it
+(`lake.tables.known_ids` then `insert_new`, what the job runs) next to the partition-pruned anti join it
 replaced (ids read only in the batch's `event_date` partitions: cheaper, but blind to an event re-sent with an
 `occurred_at` on another day).
 
@@ -39,9 +39,9 @@ from pyspark.sql import DataFrame, SparkSession  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from bench._cpu import jvm_cpu  # noqa: E402
-from streaming.job import table_schemas  # noqa: E402
-from streaming.session import build_session  # noqa: E402
-from streaming.tables import (  # noqa: E402
+from lake.schemas import table_schemas  # noqa: E402
+from lake.session import build_session  # noqa: E402
+from lake.tables import (  # noqa: E402
     ID,
     KEYS,
     QUARANTINE,

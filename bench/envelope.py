@@ -29,7 +29,7 @@ from pyspark.sql import Column, DataFrame  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 from bench._stream_data import dataset  # noqa: E402
-from streaming.session import build_session  # noqa: E402
+from lake.session import build_session  # noqa: E402
 from weir.stack.jars import fetch  # noqa: E402
 from weir.stack.paths import Home  # noqa: E402
 

@@ -46,7 +46,7 @@ def log(message: str) -> None:
     print(f"[bench/quality {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-from streaming.session import JIT_OPTIONS  # noqa: E402
+from lake.session import JIT_OPTIONS  # noqa: E402
 
 
 def session(driver_memory: str) -> SparkSession:

@@ -93,7 +93,7 @@ def median(values: list[float]) -> float | None:
 
 def throughput_phase(args: argparse.Namespace, state: Path, bootstrap: str, topics: dict[str, str]) -> dict[str, Any]:
     from bench._stream_throughput import run_once
-    from streaming.session import build_session
+    from lake.session import build_session
     from streaming.settings import StreamSettings
 
     log(f"generating {args.events:,} events")

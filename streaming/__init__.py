@@ -1,4 +1,4 @@
-"""Weir's Spark Structured Streaming job: reads `weir.events.v1`, parses the envelope, and writes the
-`bronze/events` and `silver/events` Delta tables exactly once per micro-batch. Transforms are pure
-`DataFrame -> DataFrame` functions (`streaming.transforms`); sessions and I/O live in `streaming.job`,
-`streaming.session` and `streaming.tables`. May use `quality`, `ingest`, `observability`."""
+"""Weir's Spark Structured Streaming job: reads `weir.events.v1` and, per micro-batch, writes bronze, the
+DQ-failure topic, quarantine and silver exactly once. Owns the query (`streaming.job`), its runner, the query
+listener and the lag monitor; the tables, the session and the pure transforms it applies are `lake`'s, shared
+with the batch jobs. May use `lake`, `quality`, `ingest`, `observability`."""

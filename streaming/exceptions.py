@@ -5,10 +5,6 @@ class StreamingError(Exception):
     """Base class for every error the streaming package raises."""
 
 
-class MissingJarsError(StreamingError):
-    """The Spark extras (Kafka source, Delta) are not where the settings say."""
-
-
 class DataQualityStop(StreamingError):
     """A rule of severity `fail` broke: the query stops at this micro-batch, before its silver and quarantine
     writes; a restart replays the batch (and stops again until the data or the contract is fixed)."""

@@ -1,7 +1,7 @@
 """The streaming query (`start_query`) and what it does with each micro-batch (`write_batch`).
 
 Per micro-batch, in this order: parse the envelope and route every record through its contract's rules (one
-projection, `streaming.routing`); append every record to bronze (idempotent by `txnAppId`/`txnVersion`); publish
+projection, `lake.routing`); append every record to bronze (idempotent by `txnAppId`/`txnVersion`); publish
 every failing event to the DQ-failure topic (at-least-once: a replay publishes again); stop the query if a `fail`
 rule broke; insert new events into quarantine and silver (insert-only: a replay inserts nothing). Only then
 does Spark commit the batch's offsets, so a crash at any point replays the batch and loses nothing.
@@ -23,32 +23,13 @@ from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    BinaryType,
-    IntegerType,
-    LongType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
 
-from observability.metrics import (
-    STREAM_BATCH_SECONDS,
-    STREAM_BATCHES,
-    STREAM_DQ_FAILURES,
-    STREAM_LAST_BATCH_TIMESTAMP,
-    STREAM_ROWS,
-)
-from quality import CompiledContract, load_contracts
-from quality.exceptions import QualityError
-from streaming.exceptions import ContractsError, DataQualityStop
-from streaming.listener import ProgressFigures
-from streaming.routing import QUARANTINE as Q_OUTCOME
-from streaming.routing import SILVER as S_OUTCOME
-from streaming.routing import has_severity, route, to_failure_messages, to_quarantine, to_silver
-from streaming.settings import StreamSettings
-from streaming.tables import (
+from lake.publish import publish_failures
+from lake.routing import QUARANTINE as Q_OUTCOME
+from lake.routing import SILVER as S_OUTCOME
+from lake.routing import has_severity, prepare, to_failure_messages, to_quarantine, to_silver
+from lake.schemas import table_schemas
+from lake.tables import (
     BRONZE,
     ID,
     KEYS,
@@ -60,37 +41,21 @@ from streaming.tables import (
     known_ids,
     table_uri,
 )
-from streaming.transforms import FAILED_RULES, mark_first, parse_events, to_bronze
+from lake.transforms import FAILED_RULES, mark_first, to_bronze
+from observability.metrics import (
+    STREAM_BATCH_SECONDS,
+    STREAM_BATCHES,
+    STREAM_DQ_FAILURES,
+    STREAM_LAST_BATCH_TIMESTAMP,
+    STREAM_ROWS,
+)
+from quality import CompiledContract, load_contracts
+from quality.exceptions import QualityError
+from streaming.exceptions import ContractsError, DataQualityStop
+from streaming.listener import ProgressFigures
+from streaming.settings import StreamSettings
 
 log = logging.getLogger(__name__)
-
-KAFKA_SOURCE_SCHEMA = StructType(
-    [
-        StructField("key", BinaryType()),
-        StructField("value", BinaryType()),
-        StructField("topic", StringType()),
-        StructField("partition", IntegerType()),
-        StructField("offset", LongType()),
-        StructField("timestamp", TimestampType()),
-        StructField("timestampType", IntegerType()),
-    ]
-)
-
-
-def _nullable(schema: StructType) -> StructType:
-    return StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
-
-
-def table_schemas(spark: SparkSession) -> dict[str, StructType]:
-    """bronze, silver and quarantine schemas, derived from the transforms themselves (the routed columns do not
-    depend on the contracts' rules, so none are built for this)."""
-    parsed = mark_first(parse_events(spark.createDataFrame([], KAFKA_SOURCE_SCHEMA)))
-    routed = route(parsed, {})
-    return {
-        BRONZE: _nullable(to_bronze(parsed).schema),
-        SILVER: _nullable(to_silver(routed).schema),
-        QUARANTINE: _nullable(to_quarantine(routed).schema),
-    }
 
 
 @dataclass(frozen=True)
@@ -184,20 +149,6 @@ def _raise_fail(routed: DataFrame, count: int) -> None:
     raise DataQualityStop(row["f"]["rule"], row["event_type"], row["event_id"], row["f"]["message"], count)
 
 
-def publish_failures(df: DataFrame, bootstrap: str, topic: str) -> None:
-    """Write `key`/`value` rows to Kafka with acks=all; Spark's Kafka sink flushes and fails the job on a
-    refused write, so `save()` returning means every message was acknowledged."""
-    (
-        df.write.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap)
-        .option("kafka.acks", "all")
-        .option("kafka.enable.idempotence", "true")
-        .option("kafka.compression.type", "lz4")
-        .option("topic", topic)
-        .save()
-    )
-
-
 def _run(tasks: list[Callable[[], object]], parallel: bool) -> None:
     """Run `tasks`; in threads when `parallel` (each is its own Spark job or Delta commit, and their driver-side
     work, such as reading a table's log or committing, overlaps). Every task finishes; the first error is raised."""
@@ -210,13 +161,6 @@ def _run(tasks: list[Callable[[], object]], parallel: bool) -> None:
         wait(futures)
     for future in futures:
         future.result()
-
-
-def prepare(kafka: DataFrame, contracts: Mapping[str, CompiledContract]) -> DataFrame:
-    """Kafka records -> parsed and routed rows (`parse_events`, then `route`): projections only, valid on a
-    streaming DataFrame. The stream applies it once, to the streaming DataFrame, so the plan of the contracts'
-    rules is built and analysed once per query rather than once per micro-batch."""
-    return route(parse_events(kafka), contracts)
 
 
 def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:

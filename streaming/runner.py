@@ -13,11 +13,11 @@ from typing import Any
 from prometheus_client import start_http_server
 from pyspark.errors import StreamingQueryException
 
+from lake.session import build_session
 from streaming.exceptions import DataQualityStop
 from streaming.job import BatchLedger, start_query
 from streaming.lag import LagMonitor
 from streaming.listener import QueryMetricsListener
-from streaming.session import build_session
 from streaming.settings import StreamSettings, get_settings
 
 log = logging.getLogger(__name__)

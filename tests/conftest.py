@@ -111,7 +111,7 @@ def broker_factory(jars_home: Home, tmp_path: Path) -> Iterator[Callable[[], Loc
 
 @pytest.fixture(scope="session")
 def spark(jars_home: Home) -> Iterator[Any]:
-    from streaming.session import build_session
+    from lake.session import build_session
 
     session = build_session(jars_home.jars / "spark", app_name="weir-tests", driver_memory="1g")
     yield session

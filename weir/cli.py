@@ -206,8 +206,8 @@ def _rules_check(args: argparse.Namespace) -> int:
 def _rules_suggest(args: argparse.Namespace) -> int:
     from pyspark.sql import functions as F
 
+    from lake.session import build_session
     from quality.suggest import suggest_contract
-    from streaming.session import build_session
     from streaming.settings import StreamSettings
 
     _share_home()

@@ -34,7 +34,7 @@ def record(**fields: Any) -> bytes:
 
 
 def kafka_rows(spark: Any, values: list[bytes], *, topic: str = "weir.events.v1", start: int = 0) -> Any:
-    from streaming.job import KAFKA_SOURCE_SCHEMA
+    from lake.schemas import KAFKA_SOURCE_SCHEMA
 
     ts = dt.datetime(2026, 11, 25, 0, 0, 2)
     rows = [(None, v, topic, 0, start + i, ts, 0) for i, v in enumerate(values)]

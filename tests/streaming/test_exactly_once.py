@@ -10,9 +10,10 @@ from deltalake import DeltaTable
 
 from ingest.admin import create_topics
 from ingest.topics import TopicSpec
+from lake.schemas import table_schemas
+from lake.tables import BRONZE, QUARANTINE, SILVER, ensure_tables, table_uri
 from streaming.exceptions import DataQualityStop
-from streaming.job import BatchTarget, table_schemas, write_batch
-from streaming.tables import BRONZE, QUARANTINE, SILVER, ensure_tables, table_uri
+from streaming.job import BatchTarget, write_batch
 from tests.streaming.support import contracts, kafka_rows, record
 from tests.support import consume_until
 from weir.stack.lake import column
@@ -163,7 +164,7 @@ def test_an_event_quarantined_first_never_reaches_silver_when_re_sent_valid_anot
 def test_the_id_check_reads_only_the_key_column_and_broadcasts_the_batch_ids(spark, lake, target):
     """The whole table is read, but only its key column, and probed against the broadcast batch ids (no shuffle
     of the table)."""
-    from streaming.tables import ID, known_ids
+    from lake.tables import ID, known_ids
 
     write_batch(kafka_rows(spark, [record(), record(payload={"amount": -1})]), 0, target)
     resent = ids(lake, SILVER)[0]

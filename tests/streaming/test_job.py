@@ -13,10 +13,10 @@ from pyspark.errors import StreamingQueryException
 
 from ingest.admin import create_topics
 from ingest.topics import TopicSpec
+from lake.tables import BRONZE, QUARANTINE, SILVER, table_uri
 from streaming.job import BatchLedger, BatchResult, start_query
 from streaming.listener import QueryMetricsListener
 from streaming.settings import StreamSettings
-from streaming.tables import BRONZE, QUARANTINE, SILVER, table_uri
 from tests.streaming.support import CONTRACTS_DIR, record
 from weir.stack.lake import column, read_rows
 

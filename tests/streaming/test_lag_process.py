@@ -24,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import streaming.lag  # noqa: F401 - its metrics are registered on import, like the job's
 from ingest.admin import create_topics
 from ingest.topics import TopicSpec
-from streaming.tables import BRONZE, SILVER, table_uri
+from lake.tables import BRONZE, SILVER, table_uri
 from tests.support import free_port, make_event
 from weir.stack.lake import read_rows
 from weir.stack.paths import REPO_ROOT

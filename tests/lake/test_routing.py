@@ -6,8 +6,8 @@ import uuid
 import orjson
 import pytest
 
-from streaming.routing import route, to_failure_messages, to_quarantine, to_silver
-from streaming.transforms import mark_first, parse_events
+from lake.routing import route, to_failure_messages, to_quarantine, to_silver
+from lake.transforms import mark_first, parse_events
 from tests.streaming.support import contracts, kafka_rows, record
 
 pytestmark = pytest.mark.integration

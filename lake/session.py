@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from streaming.exceptions import MissingJarsError
+from lake.exceptions import MissingJarsError
 
 JIT_OPTIONS = "-XX:-DontCompileHugeMethods"
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from lake.transforms import FAILED_RULES, PAYLOAD_VARIANT, failure, no_failures, parse_events
 from quality import CompiledContract
 from quality.contract import DEFAULT_EVENT_TYPE
 from quality.engines.spark import with_contract_failures
-from streaming.transforms import FAILED_RULES, PAYLOAD_VARIANT, failure, no_failures
 
 BLOCKING = ("quarantine", "fail")
 SILVER, QUARANTINE = "silver", "quarantine"
@@ -139,3 +139,10 @@ def to_failure_messages(routed: DataFrame, stage: str = "stream") -> DataFrame:
         F.col("record_id").cast("binary").alias("key"),
         F.to_json(message, {"ignoreNullFields": "false"}).cast("binary").alias("value"),
     )
+
+
+def prepare(kafka: DataFrame, contracts: Mapping[str, CompiledContract]) -> DataFrame:
+    """Kafka records -> parsed and routed rows (`parse_events`, then `route`): projections only, valid on a
+    streaming DataFrame. The stream applies it once, to the streaming DataFrame, so the plan of the contracts'
+    rules is built and analysed once per query rather than once per micro-batch."""
+    return route(parse_events(kafka), contracts)

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from ingest.envelope import EventEnvelope, stamp
-from streaming.transforms import mark_first, parse_events, to_bronze
+from lake.transforms import mark_first, parse_events, to_bronze
 from tests.streaming.support import kafka_rows, record
 from tests.support import make_event
 
@@ -152,7 +152,7 @@ def test_bronze_is_partitioned_by_the_day_received(spark):
 
 def test_the_rules_read_the_payload_parsed_with_the_envelope(spark):
     """The payload is parsed once, by the envelope's `from_json`: the rules do not parse its text again."""
-    from streaming.routing import route
+    from lake.routing import route
     from tests.streaming.support import contracts
 
     routed = route(parse_events(kafka_rows(spark, [record()])), contracts())

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from streaming.transforms import BRONZE_PARTITIONS, QUARANTINE_PARTITIONS, SILVER_PARTITIONS
+from lake.transforms import BRONZE_PARTITIONS, QUARANTINE_PARTITIONS, SILVER_PARTITIONS
 
 BRONZE = "bronze/events"
 SILVER = "silver/events"
