@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from batch.exceptions import BatchError
 from gateway.exceptions import ConfigError
 from ingest.exceptions import IngestError
 from ingest.topics import DQ_FAILURES_TOPIC
 from quality.exceptions import QualityError
 from streaming.exceptions import StreamingError
+from weir.commands.batch import add_parsers as add_batch_parsers
 from weir.exceptions import WeirError
 from weir.stack.paths import REPO_ROOT
 
@@ -312,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_topics_create)
 
     _add_failures_parser(sub)
+    add_batch_parsers(sub)
 
     rules = sub.add_parser("rules", help="the data-quality rule catalog and contracts").add_subparsers(
         dest="rules_cmd", required=True
@@ -336,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.fn(args)
-    except (WeirError, IngestError, ConfigError, StreamingError, QualityError) as exc:
+    except (WeirError, IngestError, ConfigError, StreamingError, QualityError, BatchError) as exc:
         print(f"weir {args.command}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
