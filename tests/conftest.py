@@ -177,3 +177,48 @@ def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     yield factory
     for gw in made:
         gw.stop()
+
+
+@pytest.fixture(scope="session")
+def pushgateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Prometheus Pushgateway (Debian's `prometheus-pushgateway`, which `make tools` installs) on a free
+    local port, persisting to a tmp file; yields `host:port`. Fails, never skips, when the binary is missing."""
+    import time
+
+    import httpx
+
+    binary = shutil.which("prometheus-pushgateway")
+    if binary is None:
+        pytest.fail(
+            "prometheus-pushgateway is not installed: run `make tools`"
+            " (Debian: `apt-get install prometheus-pushgateway`)"
+        )
+    state = tmp_path_factory.mktemp("pushgateway")
+    address = f"127.0.0.1:{free_port()}"
+    log = (state / "pushgateway.log").open("w")
+    proc = subprocess.Popen(
+        [binary, f"--web.listen-address={address}", f"--persistence.file={state / 'pushgateway.data'}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 15
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"prometheus-pushgateway exited {proc.returncode}: {(state / 'pushgateway.log').read_text()}")
+        try:
+            if httpx.get(f"http://{address}/-/ready", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"prometheus-pushgateway did not get ready on {address} in 15 s")
+        time.sleep(0.1)
+    yield address
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()

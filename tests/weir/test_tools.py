@@ -27,6 +27,11 @@ def test_the_table_has_promtool_installed_from_debian_s_prometheus_package():
     assert Apt("prometheus") in promtool.routes
 
 
+def test_the_table_has_the_pushgateway_from_debian_s_package_of_that_name():
+    pushgateway = {t.command: t for t in TOOLS}["prometheus-pushgateway"]
+    assert Apt("prometheus-pushgateway") in pushgateway.routes
+
+
 def test_a_tool_on_path_is_found_and_nothing_is_installed(tmp_path, monkeypatch):
     _executable(tmp_path / "weir-demo-tool", "exit 0")
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -52,10 +57,12 @@ def test_without_promtool_and_without_a_route_weir_tools_says_in_one_line_what_t
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+    assert len(lines) == len(TOOLS), proc.stderr  # one line per missing tool
     assert lines[0].startswith("weir tools: promtool (for the alert rules' unit tests")
     assert "apt-get is not on PATH" in lines[0]
     assert "install it with `apt-get install prometheus`" in lines[0]
+    assert lines[1].startswith("prometheus-pushgateway (for the batch jobs' metrics tests")
+    assert "install it with `apt-get install prometheus-pushgateway`" in lines[1]
     assert "Traceback" not in proc.stderr
 
 

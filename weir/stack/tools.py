@@ -3,9 +3,9 @@
 Each tool is looked for on `PATH` and in `$WEIR_HOME/tools/bin`; a missing one is installed by the first of its
 routes that can work on this machine, and when none can, the error says in one line what to install. Routes:
 `Apt` (a Debian package, as root) and `GoInstall` (`go install module@version` into `$WEIR_HOME/tools/bin`, from
-the Go module proxy). A later tool is one more row: Prometheus's Pushgateway is `Tool("pushgateway", ...,
-(Apt("prometheus-pushgateway"),))`, kubeconform `Tool("kubeconform", ..., (GoInstall("github.com/yannh/
-kubeconform/cmd/kubeconform", "v0.6.7"),))`; a tool shipped another way (a venv) is one more route kind.
+the Go module proxy). A later tool is one more row, as Prometheus's Pushgateway is; kubeconform would be
+`Tool("kubeconform", ..., (GoInstall("github.com/yannh/kubeconform/cmd/kubeconform", "v0.6.7"),))`; a tool
+shipped another way (a venv) is one more route kind.
 The Makefile puts `$WEIR_HOME/tools/bin` on the suite's PATH.
 """
 
@@ -139,6 +139,12 @@ TOOLS: tuple[Tool, ...] = (
         (Apt("prometheus"),),
         by_hand="or put promtool from a Prometheus release on PATH",
     ),
+    Tool(
+        "prometheus-pushgateway",
+        "the batch jobs' metrics tests, tests/observability/test_batch_metrics.py",
+        (Apt("prometheus-pushgateway"),),
+        by_hand="or put a Pushgateway release's `pushgateway` on PATH as prometheus-pushgateway",
+    ),
 )
 
 
@@ -174,6 +180,7 @@ def ensure_all(
     """Every tool, installing what is missing; {command: path}. One ToolsError line per tool that cannot be had."""
     paths: dict[str, str] = {}
     problems: list[str] = []
+    width = max((len(t.command) for t in tools), default=0)
     for tool in tools:
         try:
             path, how = ensure(tool, run, bin_dir)
@@ -181,7 +188,7 @@ def ensure_all(
             problems.append(str(exc))
             continue
         paths[tool.command] = path
-        say(f"{tool.command:<10} {path} ({how})")
+        say(f"{tool.command:<{width}} {path} ({how})")
     if problems:
         raise ToolsError("\n".join(problems))
     return paths
