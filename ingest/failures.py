@@ -54,22 +54,32 @@ class FailureRecord(BaseModel):
     event_type: str | None = None
     tenant: str | None = None
     stage: Stage
-    failed_rules: tuple[FailedRule, ...] = Field(min_length=1)
+    failed_rules: tuple[FailedRule, ...]
     event: dict[str, Any] | None = None
     detected_at: Annotated[AwareDatetime, AfterValidator(lambda ts: ts.astimezone(UTC))]
     raw: str | None = None
+    table: str | None = None  # a sweep's dataset-rule failure: the table it broke on
 
     @model_validator(mode="after")
     def _event_or_raw(self) -> Self:
+        if self.stage == "sweep" and self.event_id is None:
+            # A dataset rule broke: no single event, so neither `event` nor `raw`; the table and rule say what.
+            if self.event is not None or self.raw is not None or self.table is None or not self.failed_rules:
+                raise ValueError("a sweep's dataset-rule failure has `table` and a failed rule, no `event` or `raw`")
+            return self
         if (self.event is None) == (self.raw is None):
             raise ValueError("exactly one of `event` (an envelope) and `raw` (an unparseable record) must be set")
+        if not self.failed_rules and self.stage != "backfill":
+            # Only a replay's verdict may say an event passes now (`failed_rules` empty).
+            raise ValueError("failed_rules is empty: only a backfill verdict may be")
         return self
 
     def as_message(self) -> dict[str, Any]:
         """The record in its wire format (`raw` only when set; `detected_at` as RFC 3339 UTC)."""
         out = self.model_dump(mode="json")
-        if out["raw"] is None:
-            del out["raw"]
+        for optional in ("raw", "table"):
+            if out[optional] is None:
+                del out[optional]
         out["detected_at"] = self.detected_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         return out
 

@@ -120,10 +120,11 @@ def to_quarantine(routed: DataFrame) -> DataFrame:
     )
 
 
-def to_failure_messages(routed: DataFrame, stage: str = "stream") -> DataFrame:
+def to_failure_messages(routed: DataFrame, stage: str = "stream", *, every_event: bool = False) -> DataFrame:
     """`key`, `value` for the DQ-failure topic: one message per failing event (warn and quarantine alike), keyed
     by its `record_id`, with the original envelope under `event` (or, for an unparseable record, `event` null and
-    the text under `raw`)."""
+    the text under `raw`). `every_event`: a message for every first copy, passing ones too (`failed_rules`
+    empty: a replay's verdict that an event passes now)."""
     unparseable = F.col("unparseable")
     message = F.struct(
         F.when(~unparseable, F.col("event_id")).alias("event_id"),
@@ -135,7 +136,8 @@ def to_failure_messages(routed: DataFrame, stage: str = "stream") -> DataFrame:
         F.date_format(F.col("batch_ts"), _RFC3339_FORMAT).alias("detected_at"),
         F.when(unparseable, F.col("raw")).alias("raw"),
     )
-    return routed.where(F.col("is_first") & (F.size(FAILED_RULES) > 0)).select(
+    wanted = F.col("is_first") if every_event else F.col("is_first") & (F.size(FAILED_RULES) > 0)
+    return routed.where(wanted).select(
         F.col("record_id").cast("binary").alias("key"),
         F.to_json(message, {"ignoreNullFields": "false"}).cast("binary").alias("value"),
     )

@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from ingest.failures import FailureRecord
 
 
-def _up(_: argparse.Namespace) -> int:
+def _up(args: argparse.Namespace) -> int:
     from weir.stack.local import Stack
 
-    Stack.from_env().up()
+    Stack.from_env().up(airflow=args.airflow)
     return 0
 
 
@@ -36,16 +36,56 @@ def _down(_: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    from weir.stack.local import Stack
-
-    status = Stack.from_env().status()
-    if args.json:
+def _print_status(status: dict[str, str], *, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(status))
     else:
         for name, value in status.items():
-            print(f"{name:<16} {value}")
+            print(f"{name:<22} {value}")
+
+
+def _status(args: argparse.Namespace) -> int:
+    from weir.stack.local import Stack
+
+    _print_status(Stack.from_env().status(), as_json=args.json)
     return 0
+
+
+def _airflow_up(_: argparse.Namespace) -> int:
+    from weir.stack.local import Stack
+
+    stack = Stack.from_env()
+    stack.home.ensure()
+    stack.airflow.up(stack.child_env())
+    return 0
+
+
+def _airflow_down(_: argparse.Namespace) -> int:
+    from weir.stack.local import Stack
+
+    Stack.from_env().airflow.down()
+    return 0
+
+
+def _airflow_status(args: argparse.Namespace) -> int:
+    from weir.stack.local import Stack
+
+    _print_status(Stack.from_env().airflow.status(), as_json=args.json)
+    return 0
+
+
+def _add_airflow_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    airflow = sub.add_parser(
+        "airflow", help="a local Airflow 3 with Weir's DAGs (api-server, scheduler, dag-processor)"
+    ).add_subparsers(dest="airflow_cmd", required=True)
+    airflow.add_parser(
+        "up",
+        help="start Airflow from .venv-airflow (home $WEIR_HOME/airflow), unpause Weir's DAGs, print the UI's login",
+    ).set_defaults(fn=_airflow_up)
+    airflow.add_parser("down", help="stop the Airflow that `weir airflow up` started").set_defaults(fn=_airflow_down)
+    p = airflow.add_parser("status", help="what of Airflow runs, and where")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.set_defaults(fn=_airflow_status)
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -166,9 +206,11 @@ def _positive_float(text: str) -> float:
 def _failure_line(record: "FailureRecord", *, as_json: bool) -> str:
     if as_json:
         return json.dumps(record.as_message(), ensure_ascii=False, separators=(",", ":"))
-    rules = "; ".join(f"{r.rule} [{r.severity}] {r.message}" for r in record.failed_rules)
+    rules = "; ".join(f"{r.rule} [{r.severity}] {r.message}" for r in record.failed_rules) or "passes now"
     when = record.detected_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     where = f"{record.event_type or '-'} {record.event_id or '-'} tenant={record.tenant or '-'}"
+    if record.table is not None:  # a sweep's dataset rule: no single event
+        where = f"{record.table} {record.event_type or '-'}"
     raw = f" raw={record.raw[:80]!r}" if record.raw is not None else ""
     return f"{when} {record.stage:<8} {where}  {rules}{raw}"
 
@@ -272,8 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="weir", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
 
-    sub.add_parser("up", help="start the local stack (Kafka, gateway, streaming job)").set_defaults(fn=_up)
-    sub.add_parser("down", help="stop everything `weir up` started").set_defaults(fn=_down)
+    p = sub.add_parser("up", help="start the local stack (Kafka, gateway, streaming job)")
+    p.add_argument("--airflow", action="store_true", help="also a real Airflow with Weir's DAGs (`weir airflow up`)")
+    p.set_defaults(fn=_up)
+    sub.add_parser("down", help="stop everything `weir up` started (Airflow included)").set_defaults(fn=_down)
     p = sub.add_parser("status", help="what runs where")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.set_defaults(fn=_status)
@@ -314,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_topics_create)
 
     _add_failures_parser(sub)
+    _add_airflow_parser(sub)
     add_batch_parsers(sub)
 
     rules = sub.add_parser("rules", help="the data-quality rule catalog and contracts").add_subparsers(

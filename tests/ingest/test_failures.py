@@ -119,12 +119,43 @@ MALFORMED: list[tuple[str, bytes | None, str]] = [
     ("no detected_at", json.dumps(_without("detected_at")).encode(), "detected_at: Field required"),
     ("unknown stage", json.dumps(failure_message(stage="nightly")).encode(), "stage: Input should be"),
     ("unknown severity", json.dumps(failure_message(rules=(("r", "error"),))).encode(), "failed_rules.0.severity"),
-    ("no failed rule", json.dumps(failure_message(rules=())).encode(), "failed_rules: "),
+    ("no failed rule", json.dumps(failure_message(rules=())).encode(), "only a backfill verdict may be"),
     ("naive detected_at", json.dumps(failure_message() | {"detected_at": "2026-11-25T10:00:00"}).encode(), "timezone"),
     ("event_id a number", json.dumps(failure_message() | {"event_id": 7}).encode(), "event_id: Input should be"),
     ("event and raw", json.dumps(failure_message() | {"raw": "x"}).encode(), "exactly one of `event`"),
     ("neither event nor raw", json.dumps(failure_message() | {"event": None}).encode(), "exactly one of `event`"),
 ]
+
+
+def _sweep_message(**changes: Any) -> dict[str, Any]:
+    msg = failure_message(stage="sweep", tenant=None, rules=(("order-id-unique", "fail"),)) | {"event": None}
+    return msg | {"event_id": None, "table": "silver/events"} | changes
+
+
+MALFORMED += [
+    ("sweep without table", json.dumps(_sweep_message(table=None)).encode(), "has `table` and a failed rule"),
+    ("sweep with an event", json.dumps(_sweep_message(event={"a": 1})).encode(), "has `table` and a failed rule"),
+]
+
+
+def test_a_sweep_s_dataset_rule_failure_has_no_event_and_names_its_table():
+    record = decode(json.dumps(_sweep_message()))
+    assert (record.stage, record.event_id, record.event, record.raw, record.table) == (
+        "sweep",
+        None,
+        None,
+        None,
+        "silver/events",
+    )
+    assert record.as_message()["table"] == "silver/events"
+    assert "raw" not in record.as_message()
+
+
+def test_a_replay_verdict_that_an_event_passes_now_has_no_failed_rule():
+    record = decode(json.dumps(failure_message(stage="backfill", rules=())))
+    assert record.failed_rules == ()
+    assert record.event is not None
+    assert "table" not in record.as_message()
 
 
 @pytest.mark.parametrize(("value", "expected"), [m[1:] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
