@@ -5,14 +5,19 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-weir
+# Airflow has its own venv (its pins, e.g. fastapi, differ from Weir's); the set is pinned by `pip freeze`.
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_REQS := orchestration/requirements-airflow.txt
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-airflow
 # What `weir tools` builds itself (its GoInstall route) lives in $WEIR_HOME/tools/bin: on PATH for every recipe.
 export PATH := $(abspath $(or $(WEIR_HOME),.weir))/tools/bin:$(PATH)
 
-.PHONY: help prereqs install jars tools demo up down status test lint unit bench clean
+.PHONY: help prereqs install jars tools airflow-venv demo up down status test lint unit bench clean
 
 help:
 	@echo "make demo   set up everything, start the local stack, post events, print what happened"
 	@echo "make test   lint, types, import contracts, and the whole test suite (installs what it needs)"
+	@echo "make airflow-venv   Airflow 3's own venv (.venv-airflow) for \`weir airflow up\` and the DAG tests"
 	@echo "make up | down | status | bench | clean"
 
 prereqs:
@@ -28,6 +33,14 @@ $(STAMP): pyproject.toml | prereqs
 
 install: $(STAMP)
 
+$(AIRFLOW_STAMP): $(AIRFLOW_REQS) | prereqs
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install -q -r $(AIRFLOW_REQS)
+	@touch $(AIRFLOW_STAMP)
+
+airflow-venv: $(AIRFLOW_STAMP)
+
 jars: install
 	$(BIN)/weir jars
 
@@ -35,7 +48,7 @@ jars: install
 tools: install
 	$(BIN)/weir tools
 
-demo: jars
+demo: jars airflow-venv
 	$(BIN)/weir demo
 
 up: jars
@@ -53,7 +66,7 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint jars tools
+test: lint jars tools airflow-venv
 	$(BIN)/pytest
 
 unit: install tools

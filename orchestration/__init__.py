@@ -1,3 +1,3 @@
-"""Weir's Airflow 3 DAGs (TaskFlow, `airflow.sdk`): thin files that call batch jobs by their entry points
-(`weir compact`, `weir backfill`, `weir sweep`), never by import. No DAG exists yet: they arrive with the
-orchestration issue, together with Airflow's own virtual environment."""
+"""Weir's Airflow 3 DAGs (`orchestration/dags/`, TaskFlow from `airflow.sdk`) and the logic they use: thin tasks
+that call the batch jobs by their entry point, the `weir` CLI (`orchestration.commands`), never by import.
+Airflow runs from its own venv (`.venv-airflow`, `make airflow-venv`); docs/orchestration.md says how."""

@@ -6,7 +6,25 @@ import pytest
 
 from weir.cli import build_parser, main
 
-COMMANDS = ["up", "down", "status", "demo", "gateway", "stream", "jars", "tools", "topics", "rules", "failures"]
+COMMANDS = [
+    "up",
+    "down",
+    "status",
+    "demo",
+    "gateway",
+    "stream",
+    "jars",
+    "tools",
+    "topics",
+    "rules",
+    "failures",
+    "airflow",
+    "compact",
+    "backfill",
+    "replay",
+    "import",
+    "sweep",
+]
 # `pip install -e .` writes the `weir` console script beside the venv's python (pyproject's [project.scripts]).
 CONSOLE_SCRIPT = Path(sys.executable).with_name("weir")
 

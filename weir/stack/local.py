@@ -14,6 +14,7 @@ from ingest.admin import create_topics
 from ingest.topics import default_topics
 from weir.exceptions import StackError
 from weir.stack import jars
+from weir.stack.airflow import LocalAirflow
 from weir.stack.kafka import LocalKafka
 from weir.stack.paths import REPO_ROOT, Home
 from weir.stack.procs import Service
@@ -50,6 +51,10 @@ class Stack:
         return Service("stream", self.home)
 
     @property
+    def airflow(self) -> LocalAirflow:
+        return LocalAirflow.from_env(self.home)
+
+    @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{os.environ.get('WEIR_GATEWAY_PORT', '8000')}"
 
@@ -81,7 +86,7 @@ class Stack:
             "WEIR_API_KEYS": self.api_keys(),
         }
 
-    def up(self, say: Say = print) -> None:
+    def up(self, say: Say = print, *, airflow: bool = False) -> None:
         self.home.ensure()
         fetched = jars.fetch_all(self.home)
         say(
@@ -108,8 +113,12 @@ class Stack:
         tenant, _, key = env["WEIR_API_KEYS"].split(",")[0].partition(":")
         say(f"api key    tenant {tenant!r}: {key}  (in {self.home.api_key_file})")
         say(f"lake       {self.home.lake_uri}")
+        if airflow:
+            self.airflow.up(env, say)
 
     def down(self, say: Say = print) -> None:
+        if self.airflow.running():
+            self.airflow.down(say)
         for name, service in (("stream", self.stream), ("gateway", self.gateway)):
             say(f"{name:<10} {'stopped' if service.stop(timeout_s=90) else 'was not running'}")
         if not self.external_bootstrap:
@@ -127,6 +136,9 @@ class Stack:
         out["gateway url"] = self.gateway_url
         out["lake"] = self.home.lake_uri
         out["home"] = str(self.home.root)
+        airflow = self.airflow
+        if airflow.running():
+            out.update(airflow.status())
         return out
 
     @staticmethod
