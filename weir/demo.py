@@ -1,7 +1,7 @@
 """`weir demo`: start the local stack, post a handful of events (valid ones, one sent twice, one breaking a
 warn rule, two breaking the stream's blocking rules, three the gateway refuses) plus one record written straight
 to Kafka that is not JSON; wait until each is where it belongs; print what happened, read back from the Delta
-tables and from the DQ-failure topic."""
+tables and from the DQ-failure topic; then compact and sweep the demo's lake (`weir.demo_batch`)."""
 
 import time
 import uuid
@@ -15,6 +15,7 @@ import orjson
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from ingest.topics import DQ_FAILURES_TOPIC, EVENTS_TOPIC
+from weir.demo_batch import run_batch
 from weir.exceptions import StackError
 from weir.stack.lake import read_rows
 from weir.stack.local import Stack
@@ -184,7 +185,8 @@ def run(say: Say = print, timeout_s: float = 180.0) -> int:
     say("== starting the local stack")
     stack.up(say)
     key = stack.api_keys().split(",")[0].partition(":")[2]
-    planned = demo_events(datetime.now(UTC))
+    now = datetime.now(UTC)
+    planned = demo_events(now)
     failures_from = _high_watermarks(stack.bootstrap, DQ_FAILURES_TOPIC)
     say(f"\n== posting {len(planned)} events (one valid event twice) to {stack.gateway_url}/v1/events")
     accepted: list[str] = []
@@ -216,6 +218,7 @@ def run(say: Say = print, timeout_s: float = 180.0) -> int:
     bronze = wait_bronze(lake, set(accepted), {garbage}, want=len(accepted) + 1, timeout_s=timeout_s)
     _summary(say, stack, lake, posted=len(accepted), rejected=rejected, bronze=bronze)
     _tables(say, s_rows, q_rows, failures)
+    run_batch(say, stack.gateway_url, key, lake, now, timeout_s)
     _where(say, stack, lake)
     return 0
 
