@@ -45,7 +45,7 @@ from lake.routing import SILVER as S_OUT
 from lake.routing import event_date, prepare, to_failure_messages, to_quarantine, to_silver
 from lake.schemas import table_schemas
 from lake.tables import BRONZE, KEYS, QUARANTINE, SILVER, table_uri
-from lake.transforms import FAILED_RULES, mark_first, parse_events
+from lake.transforms import FAILED_RULES, from_bronze, mark_first, parse_events
 from observability.batch import JobMetrics
 from quality import CompiledContract, load_contracts
 
@@ -118,20 +118,6 @@ def table_exists(spark: SparkSession, uri: str) -> bool:
 # --- reading: bronze -> routed first copies --------------------------------------------------------------------
 
 
-def kafka_like(bronze: DataFrame, batch_ts: dt.datetime) -> DataFrame:
-    """Bronze rows as the Kafka source gave them to the stream (`value` = the raw record), with one timestamp
-    for the whole run as `batch_ts` (time rules compare with it)."""
-    return bronze.select(
-        F.lit(None).cast("binary").alias("key"),
-        F.col("raw").cast("binary").alias("value"),
-        F.col("kafka_topic").alias("topic"),
-        F.col("kafka_partition").alias("partition"),
-        F.col("kafka_offset").alias("offset"),
-        F.col("kafka_timestamp").alias("timestamp"),
-        F.lit(batch_ts).cast("timestamp").alias("batch_ts"),
-    )
-
-
 def _coords(df: DataFrame) -> Column:
     return F.concat(
         F.lit(COORDS_PREFIX), F.concat_ws("/", df["kafka_topic"], df["kafka_partition"], df["kafka_offset"])
@@ -161,7 +147,7 @@ def route_range(
     """Two scans of bronze: the candidate ids (one job, persisted), then their copies through the rules and
     `mark_first` (persisted with its figures in one job); the first copies in `scope` come out."""
     bronze = spark.read.format("delta").load(bronze_uri)
-    light = parse_events(kafka_like(bronze, batch_ts)).select(
+    light = parse_events(from_bronze(bronze, F.lit(batch_ts))).select(
         "record_id", "event_type", event_date("occurred_at", "received_at", "kafka_timestamp").alias(DATE)
     )
     if scope.ids is not None:
@@ -175,7 +161,7 @@ def route_range(
     coords = candidates.where(F.col("record_id").startswith(COORDS_PREFIX))
     by_id = bronze.join(usable, bronze["event_id"] == usable["record_id"], "left_semi")
     by_coords = bronze.join(coords, _coords(bronze) == coords["record_id"], "left_semi")
-    copies = prepare(kafka_like(by_id.unionByName(by_coords), batch_ts), contracts).join(
+    copies = prepare(from_bronze(by_id.unionByName(by_coords), F.lit(batch_ts)), contracts).join(
         candidates, "record_id", "left_semi"
     )
     marked = mark_first(copies).withColumn(DATE, event_date("occurred_at", "received_at", "kafka_timestamp"))

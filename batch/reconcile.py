@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from batch.exceptions import BatchError
 from batch.history import LedgerRow
 from lake.tables import BRONZE, PARTITIONS, QUARANTINE, SILVER, table_uri
-from lake.transforms import parse_events
+from lake.transforms import from_bronze, parse_events
 
 # How long after an hour ends before it is checked (the stream's trigger plus its commit, with room to spare).
 SETTLE = dt.timedelta(minutes=10)
@@ -60,19 +60,6 @@ def _load(spark: SparkSession, lake: str, name: str) -> DataFrame:
     return spark.read.format("delta").load(uri)
 
 
-def _as_kafka(bronze: DataFrame) -> DataFrame:
-    """Bronze rows back in the shape of the Kafka source `parse_events` reads."""
-    return bronze.select(
-        F.lit(None).cast("binary").alias("key"),
-        F.col("raw").cast("binary").alias("value"),
-        F.col("kafka_topic").alias("topic"),
-        F.col("kafka_partition").alias("partition"),
-        F.col("kafka_offset").alias("offset"),
-        F.col("kafka_timestamp").alias("timestamp"),
-        F.lit(0).alias("timestampType"),
-    )
-
-
 def _date_partition(name: str, df: DataFrame) -> str | None:
     """The table's date-typed partition column (bronze's day of receipt), if its layout has one."""
     types = {f.name: f.dataType.typeName() for f in df.schema.fields}
@@ -107,7 +94,7 @@ def reconcile(
         pruned = pruned.where(F.col(day) <= F.lit(hi.date()))
         if date_from is not None:
             pruned = pruned.where(F.col(day) >= F.lit(date_from))
-    ids = parse_events(_as_kafka(window(pruned))).select("record_id", RECEIVED_AT)
+    ids = parse_events(from_bronze(window(pruned))).select("record_id", RECEIVED_AT)
     firsts = ids.groupBy("record_id").agg(F.min(RECEIVED_AT).alias(RECEIVED_AT))
     if lo is not None:
         earlier = bronze if day is None else bronze.where(F.col(day) < F.lit(date_from))

@@ -154,3 +154,21 @@ def to_bronze(parsed: DataFrame) -> DataFrame:
         "kafka_offset",
         "kafka_timestamp",
     )
+
+
+def from_bronze(bronze: DataFrame, batch_ts: Column | None = None) -> DataFrame:
+    """Bronze rows back in the shape of the Kafka source `parse_events` reads (the inverse of `to_bronze`: `value`
+    is the raw record), with `batch_ts` (the batch jobs' one timestamp per run, which time rules compare with) when
+    given. What a batch job re-routes from bronze is thus parsed exactly as the stream parsed it."""
+    columns = [
+        F.lit(None).cast("binary").alias("key"),
+        F.col("raw").cast("binary").alias("value"),
+        F.col("kafka_topic").alias("topic"),
+        F.col("kafka_partition").alias("partition"),
+        F.col("kafka_offset").alias("offset"),
+        F.col("kafka_timestamp").alias("timestamp"),
+        F.lit(0).alias("timestampType"),
+    ]
+    if batch_ts is not None:
+        columns.append(batch_ts.cast("timestamp").alias("batch_ts"))
+    return bronze.select(*columns)
