@@ -9,6 +9,7 @@ by running it again.
 """
 
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from batch.settings import BatchSettings
 from lake.schemas import table_schemas
 from lake.tables import BRONZE, QUARANTINE, SILVER, ensure_tables
 from observability.batch import JobMetrics
-from quality import load_contracts
+from quality import CompiledContract, load_contracts
 
 DEFAULT_TENANT = "import"
 EMPTY = Written(0, 0, 0, 0, False, 0)
@@ -114,6 +115,16 @@ def _waves(staged: list[StagedFile]) -> list[list[StagedFile]]:
     return waves
 
 
+def check(paths: list[str], fmt: str | None, tenant: str | None, into: Path) -> tuple[list[StagedFile], datetime]:
+    """Check and stage every file (no Spark: a malformed file is refused before a session starts); what `run`
+    then writes. `ImportFileError` names each refused file and line."""
+    imported_at = datetime.now(UTC)
+    staged = stage_all(
+        [Path(p) for p in paths], fmt, tenant=tenant or DEFAULT_TENANT, imported_at=imported_at, into=into
+    )
+    return staged, imported_at
+
+
 def run(
     spark: SparkSession,
     settings: BatchSettings,
@@ -122,29 +133,38 @@ def run(
     paths: list[str],
     fmt: str | None,
     tenant: str | None,
+    checked: tuple[list[StagedFile], datetime] | None = None,
 ) -> ImportReport:
     """Import `paths` (module docstring). `fmt` None: each file's format from its suffix. `tenant`: the tenant
-    stamped on every event (default `import`)."""
+    stamped on every event (default `import`). `checked`: what `check` staged already (the CLI checks first)."""
     contracts = load_contracts(settings.contracts)
-    imported_at = datetime.now(UTC)
-    report = ImportReport()
     with tempfile.TemporaryDirectory(prefix="weir-import-") as staging:
-        staged = stage_all(
-            [Path(p) for p in paths], fmt, tenant=tenant or DEFAULT_TENANT, imported_at=imported_at, into=Path(staging)
-        )
-        ensure_tables(spark, settings.lake, table_schemas(spark))
-        target = Target(
-            settings.lake, dict(contracts), settings.kafka_bootstrap, settings.failures_topic, settings.conflict_retries
-        )
-        with Progress("import", total=len(staged), unit="files") as progress:
-            for wave in _waves(staged):
-                nonempty = [f for f in wave if f.rows]
-                written = write_files(spark, nonempty, imported_at, target) if nonempty else {}
-                for one in wave:
-                    result = written[topic(one)] if one.rows else EMPTY
-                    _count(metrics, one, result)
-                    report.files.append(FileResult(str(one.path), one.format, one.rows, result))
-                    progress.advance(rows=one.rows, what=one.path.name)
-            report.seconds = progress.elapsed
-            progress.summary(report.summary())
+        staged, imported_at = checked or check(paths, fmt, tenant, Path(staging))
+        return _write(spark, settings, metrics, contracts, staged, imported_at)
+
+
+def _write(
+    spark: SparkSession,
+    settings: BatchSettings,
+    metrics: JobMetrics,
+    contracts: Mapping[str, CompiledContract],
+    staged: list[StagedFile],
+    imported_at: datetime,
+) -> ImportReport:
+    report = ImportReport()
+    ensure_tables(spark, settings.lake, table_schemas(spark))
+    target = Target(
+        settings.lake, dict(contracts), settings.kafka_bootstrap, settings.failures_topic, settings.conflict_retries
+    )
+    with Progress("import", total=len(staged), unit="files") as progress:
+        for wave in _waves(staged):
+            nonempty = [f for f in wave if f.rows]
+            written = write_files(spark, nonempty, imported_at, target) if nonempty else {}
+            for one in wave:
+                result = written[topic(one)] if one.rows else EMPTY
+                _count(metrics, one, result)
+                report.files.append(FileResult(str(one.path), one.format, one.rows, result))
+                progress.advance(rows=one.rows, what=one.path.name)
+        report.seconds = progress.elapsed
+        progress.summary(report.summary())
     return report

@@ -19,8 +19,10 @@ def test_on_a_terminal_each_step_rewrites_one_line_with_done_of_total_and_rows_p
     text = out.getvalue()
     assert "\r\x1b[2Kweir backfill: 1/3 partitions, 1,000 rows (" in text
     assert "2/3 partitions, 2,000 rows" in text
-    assert "rows/s" in text and "2026-11-01" in text
-    assert text.endswith(" s)\n") and "weir backfill: rebuilt 3 partitions (" in text
+    assert "rows/s" in text
+    assert "2026-11-01" in text
+    assert text.endswith(" s)\n")
+    assert "weir backfill: rebuilt 3 partitions (" in text
     assert text.count("\n") == 1
 
 
@@ -31,7 +33,8 @@ def test_off_a_terminal_only_the_summary_line_is_written():
         p.advance()
         p.summary("nothing to compact")
     lines = out.getvalue().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("weir compact: nothing to compact (")
+    assert len(lines) == 1
+    assert lines[0].startswith("weir compact: nothing to compact (")
 
 
 def test_a_job_that_fails_writes_no_summary():

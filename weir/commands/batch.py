@@ -110,13 +110,19 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    return _execute(
-        "import",
-        args,
-        lambda spark, settings, metrics: _job("imports").run(
-            spark, settings, metrics, paths=args.paths, fmt=args.format, tenant=args.tenant
-        ),
-    )
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="weir-import-") as staging:
+        # Every file is checked before a Spark session starts: a malformed one is refused in a moment.
+        checked = _job("imports").check(args.paths, args.format, args.tenant, Path(staging))
+        return _execute(
+            "import",
+            args,
+            lambda spark, settings, metrics: _job("imports").run(
+                spark, settings, metrics, paths=args.paths, fmt=args.format, tenant=args.tenant, checked=checked
+            ),
+        )
 
 
 def _sweep(args: argparse.Namespace) -> int:

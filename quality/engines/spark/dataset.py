@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -93,8 +94,8 @@ def evaluate_dataset(
     df: DataFrame, rules: Sequence[CompiledRule], *, context: DatasetContext | None = None
 ) -> list[DatasetResult]:
     """The verdict of each dataset rule on `df`, in the order of `rules`: one Spark job for all their
-    metrics (plus one count per `reconcile_counts`). Raises `UnsupportedRuleError` for a rule that is not a
-    dataset rule of this engine."""
+    metrics (a second one over the cached rows for exact distinct counts, plus one count per
+    `reconcile_counts`). Raises `UnsupportedRuleError` for a rule that is not a dataset rule of this engine."""
     ctx = context or DatasetContext()
     now = ctx.now or datetime.now(UTC)
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
@@ -107,14 +108,18 @@ def evaluate_dataset(
             prepared = check.prepare(rule.params, rule.field, prepared)
     fields = DatasetFields(prepared, F.lit(now))
     columns: list[Column] = []
+    apart: list[Column] = []
     names: list[list[str]] = []
+    # Exact distinct counts go apart only beside other checks' aggregates (alone, one aggregation is right).
+    split = len({bool(check.separate) for _, check in checks}) > 1
     for i, (rule, check) in enumerate(checks):
         aggregates = check.aggregates(rule.params, rule.field, fields)
         names.append(list(aggregates))
-        columns += [col.alias(f"r{i}_{name}") for name, col in aggregates.items()]
+        for name, col in aggregates.items():
+            (apart if split and name in check.separate else columns).append(col.alias(f"r{i}_{name}"))
     for step in fields.helper_steps():
         prepared = prepared.withColumns(step)
-    row = prepared.agg(*columns).collect()[0]
+    row = _aggregate(prepared, columns, apart)
     results: list[DatasetResult] = []
     for i, (rule, check) in enumerate(checks):
         values = {name: row[f"r{i}_{name}"] for name in names[i]}
@@ -123,6 +128,20 @@ def evaluate_dataset(
         message = f"{rule.message} (observed {fmt(observed)}; expected {threshold})"
         results.append(DatasetResult(rule.id, rule.severity.value, passed, observed, threshold, message))
     return results
+
+
+def _aggregate(prepared: DataFrame, columns: list[Column], apart: list[Column]) -> dict[str, Any]:
+    """Every aggregate's value by name: `columns` in one aggregation; `apart` (exact distinct counts) in a second
+    one over the same rows, cached by the first so that storage is read once."""
+    if not apart or not columns:
+        return prepared.agg(*(columns or apart)).collect()[0].asDict()
+    cached = prepared.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        out = cached.agg(*columns).collect()[0].asDict()
+        out.update(cached.agg(*apart).collect()[0].asDict())
+    finally:
+        cached.unpersist()
+    return out
 
 
 def _check(rule: CompiledRule) -> DatasetCheck:
