@@ -32,7 +32,8 @@ def test_contract_md_s_batch_commands_parse(argv):
 def test_a_bad_range_or_an_empty_replay_is_refused_with_one_clear_line(argv, said, capsys):
     assert main(argv) == 1
     err = capsys.readouterr().err
-    assert said in err and err.count("\n") == 1
+    assert said in err
+    assert err.count("\n") == 1
 
 
 @pytest.mark.parametrize(
