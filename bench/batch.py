@@ -110,7 +110,9 @@ def sweep_phase(spark: SparkSession, settings: BatchSettings, args: argparse.Nam
 def compaction_phase(spark: SparkSession, settings: BatchSettings, args: argparse.Namespace, lo: Any) -> dict[str, Any]:
     cpu = jvm_cpu(spark)
     hi = lo + timedelta(days=args.compact_days - 1)
-    between = f"event_date BETWEEN DATE'{lo}' AND DATE'{hi}'"
+    # Not BETWEEN: Spark 4.2 rewrites it into a `With` expression that Delta's replaceWhere fails to resolve
+    # (UnresolvedException: Invalid call to nullable on unresolved object).
+    between = f"event_date >= DATE'{lo}' AND event_date <= DATE'{hi}'"
     silver = table_uri(settings.lake, SILVER)
     copy = str(Path(settings.lake).parent / "copy" / "silver")
     source = spark.read.format("delta").load(silver)

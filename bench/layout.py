@@ -107,7 +107,7 @@ def reads(spark: SparkSession, uri: str, layout: str, repeats: int, cpu: Callabl
     predicates = {
         "day_type": f"event_date = DATE'{DAY}' AND event_type = '{TYPE}'",
         "day": f"event_date = DATE'{DAY}'",
-        "month": f"event_date BETWEEN DATE'{lo}' AND DATE'{hi}'",
+        "month": f"event_date >= DATE'{lo}' AND event_date <= DATE'{hi}'",
         "full": "true",
     }
     out: dict[str, Any] = {}
