@@ -4,7 +4,6 @@ report as text for a person or, with `--json`, one JSON object on stdout and not
 
 import argparse
 import datetime as dt
-import importlib
 import json
 import os
 from collections.abc import Callable
@@ -43,11 +42,6 @@ def _check_range(args: argparse.Namespace) -> None:
         raise WeirError(f"--from {lo} is after --to {hi}")
 
 
-def _job(name: str) -> Any:
-    """The job's module, imported only once the flags are known good (it imports pyspark)."""
-    return importlib.import_module(f"batch.{name}")
-
-
 def _execute(job: str, args: argparse.Namespace, work: Callable[[Any, Any, Any], Any]) -> int:
     from batch.entry import run_job
 
@@ -63,10 +57,12 @@ def _execute(job: str, args: argparse.Namespace, work: Callable[[Any, Any, Any],
 
 
 def _compact(args: argparse.Namespace) -> int:
+    from batch import compact
+
     return _execute(
         "compact",
         args,
-        lambda spark, settings, metrics: _job("compact").run(
+        lambda spark, settings, metrics: compact.run(
             spark,
             settings,
             metrics,
@@ -82,22 +78,26 @@ def _compact(args: argparse.Namespace) -> int:
 
 
 def _backfill(args: argparse.Namespace) -> int:
+    from batch import backfill
+
     return _execute(
         "backfill",
         args,
-        lambda spark, settings, metrics: _job("backfill").run(
+        lambda spark, settings, metrics: backfill.run(
             spark, settings, metrics, date_from=args.date_from, date_to=args.date_to, event_types=args.event_type
         ),
     )
 
 
 def _replay(args: argparse.Namespace) -> int:
+    from batch import replay
+
     if not args.rule and not args.event_type:
         raise WeirError("say what to replay: --rule R and/or --event-type T")
     return _execute(
         "replay",
         args,
-        lambda spark, settings, metrics: _job("replay").run(
+        lambda spark, settings, metrics: replay.run(
             spark,
             settings,
             metrics,
@@ -113,23 +113,27 @@ def _import(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
+    from batch import imports
+
     with tempfile.TemporaryDirectory(prefix="weir-import-") as staging:
         # Every file is checked before a Spark session starts: a malformed one is refused in a moment.
-        checked = _job("imports").check(args.paths, args.format, args.tenant, Path(staging))
+        checked = imports.check(args.paths, args.format, args.tenant, Path(staging))
         return _execute(
             "import",
             args,
-            lambda spark, settings, metrics: _job("imports").run(
+            lambda spark, settings, metrics: imports.run(
                 spark, settings, metrics, paths=args.paths, fmt=args.format, tenant=args.tenant, checked=checked
             ),
         )
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from batch import sweep
+
     return _execute(
         "sweep",
         args,
-        lambda spark, settings, metrics: _job("sweep").run(
+        lambda spark, settings, metrics: sweep.run(
             spark,
             settings,
             metrics,
