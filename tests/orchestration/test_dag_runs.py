@@ -53,7 +53,7 @@ def dag_test(lake: DagLake, dag_id: str, logical: dt.date) -> dict[str, Any]:
 
 def test_compaction_maps_one_task_per_table_and_day_and_packs_them(seeded: DagLake) -> None:
     silver, quarantine = f"{seeded.lake}/silver/events", f"{seeded.lake}/quarantine/events"
-    assert files_per_day(silver)[DAY.isoformat()] == 2
+    assert files_per_day(silver)[DAY.isoformat()] >= 2  # a file per Spark task that held rows of the day
     run = dag_test(seeded, "weir_compaction", days_ago(1))
     assert run["state"] == "success", run["log"][-3000:]
     assert run["tasks"]["list_candidates"] == ["success"]

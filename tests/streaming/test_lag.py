@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client import REGISTRY
 
 from ingest.admin import admin_client, create_topics
@@ -213,18 +213,19 @@ def test_a_timestamp_that_cannot_be_read_makes_the_age_unknown_rather_than_leave
     producer = Producer({"bootstrap.servers": kafka_bootstrap, "transactional.id": f"lag-{uuid.uuid4()}"})
     producer.init_transactions(10)
 
-    def transaction() -> None:  # a record and its commit marker
+    def transaction(end: int) -> None:  # a record and its commit marker, readable up to `end`
         producer.begin_transaction()
         producer.produce(topic, value=b"{}", partition=0)
         producer.commit_transaction(10)
+        wait_for_stable_end(kafka_bootstrap, topic, end)
 
-    transaction()  # offsets 0 (the record) and 1 (the marker)
+    transaction(2)  # offsets 0 (the record) and 1 (the marker)
     write_batch_files(tmp_path, 0, {topic: {"0": 2}})
     monitor = LagMonitor(kafka_bootstrap, topic, tmp_path, kafka_timeout_s=1)
     monitor._tick()
     assert sample("weir_stream_oldest_unprocessed_age_seconds") == 0  # caught up
 
-    transaction()  # offsets 2 and 3; the job committed the record, not the marker after it
+    transaction(4)  # offsets 2 and 3; the job committed the record, not the marker after it
     write_batch_files(tmp_path, 1, {topic: {"0": 3}})
     errors = sample("weir_stream_lag_errors_total", stage="timestamps") or 0
     monitor._tick()
@@ -232,6 +233,21 @@ def test_a_timestamp_that_cannot_be_read_makes_the_age_unknown_rather_than_leave
     assert sample("weir_stream_offsets_behind_total") == 1
     assert sample("weir_stream_lag_errors_total", stage="timestamps") == errors + 1
     monitor.close()
+
+
+def wait_for_stable_end(bootstrap: str, topic: str, end: int, timeout_s: float = 20) -> None:
+    """Wait until partition 0's read-committed end reaches `end`: a commit returns once the coordinator decided it,
+    and the partition's marker (which moves its last stable offset) is written after that."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "weir-test-watermarks", "isolation.level": "read_committed"}
+    )
+    try:
+        deadline = time.monotonic() + timeout_s
+        while (high := consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=5, cached=False)[1]) < end:
+            assert time.monotonic() < deadline, f"{topic}[0] ends at {high}, not {end}, after {timeout_s} s"
+            time.sleep(0.05)
+    finally:
+        consumer.close()
 
 
 def recreate(bootstrap: str, topic: str, partitions: int) -> None:
