@@ -43,8 +43,16 @@ def ensure_tables(spark: SparkSession, lake: str, schemas: dict[str, StructType]
         ensure_table(spark, table_uri(lake, name), schema, PARTITIONS[name])
 
 
-def append_idempotent(df: DataFrame, uri: str, app_id: str, version: int) -> None:
-    """Append `df`, once: Delta skips a write whose (`txnAppId`, `txnVersion`) it has already committed."""
+def append_idempotent(
+    df: DataFrame, uri: str, app_id: str, version: int, *, partitions: list[str] | None = None
+) -> None:
+    """Append `df`, once: Delta skips a write whose (`txnAppId`, `txnVersion`) it has already committed.
+
+    `partitions` (the table's partition columns): the rows are first hash-partitioned by them, so that each
+    table partition gets one new file per append, however many dates the batch spans, instead of one per Spark
+    task that holds rows of it."""
+    if partitions:
+        df = df.repartition(*partitions)
     (
         df.write.format("delta")
         .mode("append")
@@ -73,7 +81,16 @@ def known_ids(spark: SparkSession, candidates: DataFrame, tables: Iterable[tuple
     return found
 
 
-def insert_new(df: DataFrame, uri: str, key: str, known: DataFrame, *, app_id: str, version: int) -> None:
+def insert_new(
+    df: DataFrame,
+    uri: str,
+    key: str,
+    known: DataFrame,
+    *,
+    app_id: str,
+    version: int,
+    partitions: list[str] | None = None,
+) -> None:
     """Append the rows of `df` whose `key` is not in `known` (from `known_ids`), once: the append carries
     `txnAppId`/`txnVersion`, so a replayed batch is skipped by Delta rather than checked again.
 
@@ -84,7 +101,7 @@ def insert_new(df: DataFrame, uri: str, key: str, known: DataFrame, *, app_id: s
     concurrent commits."""
     ids = F.broadcast(known)
     new = df.join(ids, df[key] == ids[ID], "left_anti")
-    append_idempotent(new, uri, app_id, version)
+    append_idempotent(new, uri, app_id, version, partitions=partitions)
 
 
 def count_rows(spark: SparkSession, uri: str) -> int:

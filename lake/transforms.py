@@ -140,20 +140,25 @@ def mark_first(parsed: DataFrame) -> DataFrame:
     return parsed.withColumn("is_first", F.row_number().over(first) == 1)
 
 
+# bronze's columns, in order (`to_bronze`).
+BRONZE_COLUMNS = (
+    "event_id",
+    "event_type",
+    "tenant",
+    "received_at",
+    "ingest_date",
+    "raw",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+)
+
+
 def to_bronze(parsed: DataFrame) -> DataFrame:
-    """Every record as received, partitioned by the day it was received (UTC)."""
-    return parsed.select(
-        "event_id",
-        "event_type",
-        "tenant",
-        "received_at",
-        F.to_date(F.coalesce(F.col("received_at"), F.col("kafka_timestamp"))).alias("ingest_date"),
-        "raw",
-        "kafka_topic",
-        "kafka_partition",
-        "kafka_offset",
-        "kafka_timestamp",
-    )
+    """Every record as received, partitioned by the day it was received (UTC): `BRONZE_COLUMNS`."""
+    ingest_date = F.to_date(F.coalesce(F.col("received_at"), F.col("kafka_timestamp"))).alias("ingest_date")
+    return parsed.select(*(ingest_date if c == "ingest_date" else F.col(c) for c in BRONZE_COLUMNS))
 
 
 def from_bronze(bronze: DataFrame, batch_ts: Column | None = None) -> DataFrame:

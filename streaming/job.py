@@ -1,10 +1,11 @@
 """The streaming query (`start_query`) and what it does with each micro-batch (`write_batch`).
 
-Per micro-batch, in this order: parse the envelope and route every record through its contract's rules (one
-projection, `lake.routing`); append every record to bronze (idempotent by `txnAppId`/`txnVersion`); publish
-every failing event to the DQ-failure topic (at-least-once: a replay publishes again); stop the query if a `fail`
-rule broke; insert new events into quarantine and silver (insert-only: a replay inserts nothing). Only then
-does Spark commit the batch's offsets, so a crash at any point replays the batch and loses nothing.
+Per micro-batch, in this order: parse the envelope and route the first copy of each event through its
+contract's rules (one projection, `lake.routing`; which copies are first is `streaming.lanes`'); append every
+record to bronze (idempotent by `txnAppId`/`txnVersion`); publish every failing event to the DQ-failure topic
+(at-least-once: a replay publishes again); stop the query if a `fail` rule broke; append the new events to
+quarantine and silver (idempotent too: a replay inserts nothing). Only then does Spark commit the batch's offsets
+(and its deduplication state), so a crash at any point replays the batch and loses nothing.
 
 The batch metrics are exported only once Spark has committed the batch (`BatchLedger`, fed by the query
 listener's progress report), and once per batch id: a batch replayed after a crash is counted by the run that
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -27,12 +29,13 @@ from pyspark.sql import functions as F
 from lake.publish import publish_failures
 from lake.routing import QUARANTINE as Q_OUTCOME
 from lake.routing import SILVER as S_OUTCOME
-from lake.routing import has_severity, prepare, to_failure_messages, to_quarantine, to_silver
+from lake.routing import has_severity, prepare, route, to_failure_messages, to_quarantine, to_silver
 from lake.schemas import table_schemas
 from lake.tables import (
     BRONZE,
     ID,
     KEYS,
+    PARTITIONS,
     QUARANTINE,
     SILVER,
     append_idempotent,
@@ -41,7 +44,7 @@ from lake.tables import (
     known_ids,
     table_uri,
 )
-from lake.transforms import FAILED_RULES, mark_first, to_bronze
+from lake.transforms import BRONZE_COLUMNS, FAILED_RULES, mark_first, parse_events
 from observability.metrics import (
     STREAM_BATCH_SECONDS,
     STREAM_BATCHES,
@@ -52,10 +55,23 @@ from observability.metrics import (
 from quality import CompiledContract, load_contracts
 from quality.exceptions import QualityError
 from streaming.exceptions import ContractsError, DataQualityStop
+from streaming.lanes import LANE, RECEIVED, ROUTED, batch_lanes, first_copies, state_lanes
 from streaming.listener import ProgressFigures
 from streaming.settings import StreamSettings
 
 log = logging.getLogger(__name__)
+
+# The deduplication state: RocksDB (on local disk, off the JVM heap), whose changelog checkpointing uploads only
+# the changes of each batch rather than a snapshot. No batches without data: the watermark moves with every batch
+# (it is the batch's clock), and Spark would follow each with an empty one just to evict keys; a key is evicted by
+# the next batch with data instead.
+STATE_STORE_CONF = {
+    "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    "spark.sql.streaming.stateStore.providerClass": (
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+    ),
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
+}
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,9 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class BatchTarget:
-    """Where a micro-batch goes."""
+    """Where a micro-batch goes. `check_tables`: leave out of silver and quarantine every id either table already
+    holds, by reading both tables' ids (the `table` dedupe mode: exact for good, its cost grows with the tables);
+    off when the query's deduplication state already dropped the copies (the `state` mode)."""
 
     lake: str
     app_id: str
@@ -81,6 +99,7 @@ class BatchTarget:
     kafka_bootstrap: str
     failures_topic: str
     parallel: bool = True
+    check_tables: bool = True
 
 
 @dataclass(frozen=True)
@@ -94,22 +113,22 @@ class _Stats:
     newest: datetime | None
 
 
-def _stats(routed: DataFrame) -> _Stats:
+def _stats(lanes: DataFrame) -> _Stats:
     """Every count of the batch in one aggregation (one Spark job)."""
-    first = F.col("is_first")
-    silver, quarantine = first & (F.col("outcome") == S_OUTCOME), first & (F.col("outcome") == Q_OUTCOME)
+    received, routed = F.col(LANE) == RECEIVED, F.col(LANE) == ROUTED
+    silver, quarantine = routed & (F.col("outcome") == S_OUTCOME), routed & (F.col("outcome") == Q_OUTCOME)
 
     def n(cond: Column) -> Column:
         return F.sum(F.when(cond, 1).otherwise(0))
 
-    row = routed.agg(
-        F.count(F.lit(1)).alias("total"),
+    row = lanes.agg(
+        n(received).alias("total"),
+        n(routed).alias("routed"),
         n(silver).alias("silver"),
         n(quarantine).alias("quarantine"),
-        n(first & (F.size(FAILED_RULES) > 0)).alias("failing"),
-        n(first & has_severity(F.col(FAILED_RULES), "fail")).alias("fails"),
-        n(~first).alias("duplicates"),
-        F.max("received_at").alias("newest"),
+        n(routed & (F.size(FAILED_RULES) > 0)).alias("failing"),
+        n(routed & has_severity(F.col(FAILED_RULES), "fail")).alias("fails"),
+        F.max(F.when(received, F.col("received_at"))).alias("newest"),
     ).first()
     if row is None or not row["total"]:
         return _Stats(0, 0, 0, 0, 0, 0, None)
@@ -123,13 +142,13 @@ def _stats(routed: DataFrame) -> _Stats:
         count("quarantine"),
         count("failing"),
         count("fails"),
-        count("duplicates"),
+        count("total") - count("routed"),
         row["newest"],
     )
 
 
 def _failures_by_rule(routed: DataFrame) -> dict[tuple[str, str, str], int]:
-    exploded = routed.where(F.col("is_first") & (F.size(FAILED_RULES) > 0)).select(
+    exploded = routed.where(F.size(FAILED_RULES) > 0).select(
         F.coalesce(F.col("event_type"), F.lit("")).alias("event_type"), F.explode(FAILED_RULES).alias("f")
     )
     rows = exploded.groupBy("event_type", "f.rule", "f.severity").count().collect()
@@ -138,8 +157,7 @@ def _failures_by_rule(routed: DataFrame) -> dict[tuple[str, str, str], int]:
 
 def _raise_fail(routed: DataFrame, count: int) -> None:
     row = (
-        routed.where(F.col("is_first"))
-        .select("event_type", "event_id", F.explode(FAILED_RULES).alias("f"))
+        routed.select("event_type", "event_id", F.explode(FAILED_RULES).alias("f"))
         .where(F.col("f.severity") == "fail")
         .orderBy("event_id", "f.rule")
         .first()
@@ -164,61 +182,74 @@ def _run(tasks: list[Callable[[], object]], parallel: bool) -> None:
 
 
 def write_batch(batch: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
-    """One micro-batch of Kafka records (or a replay of one) into bronze, the DQ-failure topic, quarantine and
-    silver."""
-    return write_prepared(prepare(batch, target.contracts), batch_id, target)
+    """One static batch of Kafka records (or a replay of one) into bronze, the DQ-failure topic, quarantine and
+    silver; the first copy of each id in the batch is the one routed (`mark_first`)."""
+    return write_lanes(batch_lanes(mark_first(prepare(batch, target.contracts))), batch_id, target)
 
 
-def write_prepared(prepared: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
-    """One micro-batch of `prepare`d rows into bronze, the DQ-failure topic, quarantine and silver. The writes are
-    independent of each other (each is idempotent, and a record is either a silver or a quarantine candidate), so
-    they run concurrently; a `fail` rule lets only bronze and the failure topic happen. Exports no metric: see
-    `BatchLedger`."""
+def _inserts(routed: DataFrame, stats: _Stats, batch_id: int, target: BatchTarget) -> Callable[[], None]:
+    """The inserts into quarantine and silver: an event goes to one table, once. With `check_tables`, the
+    batch's ids already in silver or quarantine (the whole of both tables, read once for both inserts) are left
+    out of both."""
+    spark = routed.sparkSession
+    uris = {name: table_uri(target.lake, name) for name in (SILVER, QUARANTINE)}
+    rows = {QUARANTINE: to_quarantine(routed), SILVER: to_silver(routed)}
+    wanted = [name for name, n in ((QUARANTINE, stats.quarantine), (SILVER, stats.silver)) if n]
+
+    def blind() -> None:
+        _run(
+            [partial(append_idempotent, rows[n], uris[n], target.app_id, batch_id, partitions=PARTITIONS[n])
+             for n in wanted],
+            target.parallel,
+        )  # fmt: skip
+
+    def checked() -> None:
+        candidates = routed.select(F.col("record_id").alias(ID))
+        known = known_ids(spark, candidates, [(uris[name], KEYS[name]) for name in uris]).persist()
+        try:
+            known.count()  # materialised once: both inserts anti-join the cached ids
+            _run(
+                [partial(insert_new, rows[n], uris[n], KEYS[n], known, app_id=target.app_id, version=batch_id,
+                         partitions=PARTITIONS[n])
+                 for n in wanted],
+                target.parallel,
+            )  # fmt: skip
+        finally:
+            known.unpersist()
+
+    return checked if target.check_tables else blind
+
+
+def write_lanes(lanes: DataFrame, batch_id: int, target: BatchTarget) -> BatchResult:
+    """One micro-batch in its two lanes (`streaming.lanes`) into bronze, the DQ-failure topic, quarantine and
+    silver. The writes are independent of each other (each is idempotent, and a routed record is either a silver
+    or a quarantine candidate), so they run concurrently; a `fail` rule lets only bronze and the failure topic
+    happen. Exports no metric: see `BatchLedger`."""
     started = time.perf_counter()
-    spark = prepared.sparkSession
-    routed = mark_first(prepared).persist()
+    lanes = lanes.persist()
     by_rule: dict[tuple[str, str, str], int] = {}
     try:
-        stats = _stats(routed)
+        stats = _stats(lanes)
         if not stats.total:
             return BatchResult(batch_id, 0, 0, 0, 0, 0, None)
+        received = lanes.where(F.col(LANE) == RECEIVED).select(*BRONZE_COLUMNS)
+        routed = lanes.where(F.col(LANE) == ROUTED)
 
         def bronze() -> None:
-            append_idempotent(to_bronze(routed), table_uri(target.lake, BRONZE), target.app_id, batch_id)
+            uri = table_uri(target.lake, BRONZE)
+            append_idempotent(received, uri, target.app_id, batch_id, partitions=PARTITIONS[BRONZE])
 
         def failures() -> None:
             by_rule.update(_failures_by_rule(routed))
             publish_failures(to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic)
 
-        def tables() -> None:
-            """The batch's ids already in silver or quarantine (the whole of both tables, read once for both
-            inserts), then the new rows of each: an event goes to one table, once, and never to the other."""
-            uris = {name: table_uri(target.lake, name) for name in (SILVER, QUARANTINE)}
-            candidates = routed.where(F.col("is_first")).select(F.col("record_id").alias(ID))
-            known = known_ids(spark, candidates, [(uris[name], KEYS[name]) for name in uris]).persist()
-            try:
-                known.count()  # materialised once: both inserts anti-join the cached ids
-
-                def insert(name: str, rows: DataFrame) -> Callable[[], None]:
-                    return lambda: insert_new(
-                        rows, uris[name], KEYS[name], known, app_id=target.app_id, version=batch_id
-                    )
-
-                inserts: list[Callable[[], object]] = [
-                    *([insert(QUARANTINE, to_quarantine(routed))] if stats.quarantine else []),
-                    *([insert(SILVER, to_silver(routed))] if stats.silver else []),
-                ]
-                _run(inserts, target.parallel)
-            finally:
-                known.unpersist()
-
         first: list[Callable[[], object]] = [bronze, *([failures] if stats.failing else [])]
         if stats.fails:
             _run(first, target.parallel)
             _raise_fail(routed, stats.fails)
-        _run([*first, tables], target.parallel)
+        _run([*first, _inserts(routed, stats, batch_id, target)], target.parallel)
     finally:
-        routed.unpersist()
+        lanes.unpersist()
     return BatchResult(
         batch_id,
         stats.total,
@@ -339,10 +370,12 @@ def start_query(
         settings.kafka_bootstrap,
         settings.failures_topic,
         settings.parallel_writes,
+        check_tables=settings.stream_dedupe == "table",
     )
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
-        result = write_prepared(batch, batch_id, target)
+        lanes = batch if settings.stream_dedupe == "state" else batch_lanes(mark_first(batch))
+        result = write_lanes(lanes, batch_id, target)
         log.info(
             "batch %d: %d records; %d to silver, %d to quarantine, %d failures published, %d duplicates",
             batch_id,
@@ -359,7 +392,14 @@ def start_query(
 
     # `current_timestamp()` in a streaming plan is the micro-batch's timestamp, kept in the offset log: a replayed
     # batch sees the same instant, so time rules give the same verdicts.
-    source = prepare(reader.load().withColumn("batch_ts", F.current_timestamp()), contracts)
+    kafka = reader.load().withColumn("batch_ts", F.current_timestamp())
+    if settings.stream_dedupe == "state":
+        for key, value in STATE_STORE_CONF.items():  # recorded in the checkpoint by the query's first start
+            spark.conf.set(key, value)
+        parsed = parse_events(kafka)
+        source = state_lanes(parsed, route(first_copies(parsed, settings.dedupe_window_seconds), contracts))
+    else:
+        source = prepare(kafka, contracts)
     writer = (
         source.writeStream.queryName("weir-events")
         .option("checkpointLocation", settings.checkpoint)

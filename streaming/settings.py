@@ -3,6 +3,7 @@ reads (home, lake, contracts, jars, session size) is `lake.settings.LakeSettings
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -19,6 +20,12 @@ class StreamSettings(LakeSettings):
     stream_app_id: str = "weir-stream"
     events_topic: str = EVENTS_TOPIC
     parallel_writes: bool = True
+    # How the stream keeps silver and quarantine unique by id (docs/architecture.md, "Deduplication"): `state`,
+    # Spark's deduplication state over a window of the stream's clock (its cost does not grow with the tables;
+    # `weir dedupe` closes what arrives after the window), or `table`, every batch's ids checked against the
+    # whole of both tables (exact at once for good; its cost grows with the tables).
+    stream_dedupe: Literal["state", "table"] = "state"
+    dedupe_window_seconds: int = Field(default=86_400, ge=2)
 
     @property
     def checkpoint(self) -> str:

@@ -41,11 +41,14 @@ def write_stream_batch(
     contracts_dir: Path = CONTRACTS_DIR,
     app_id: str = "seed",
     offset: int = 0,
+    check_tables: bool = True,
 ) -> BatchResult:
     """One stream micro-batch of `values` (Kafka offsets from `offset`) into bronze, silver, quarantine and the
-    failure topic, as `weir stream` writes it."""
+    failure topic, as `weir stream` writes it (`check_tables=False`: as the `state` mode writes a copy received
+    after its window)."""
     ensure_tables(spark, lake, table_schemas(spark))
-    target = BatchTarget(lake, app_id, load_contracts(contracts_dir), kafka_bootstrap, failures_topic)
+    contracts = load_contracts(contracts_dir)
+    target = BatchTarget(lake, app_id, contracts, kafka_bootstrap, failures_topic, check_tables=check_tables)
     return write_batch(kafka_rows(spark, list(values), start=offset), batch_id, target)
 
 

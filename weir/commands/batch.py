@@ -1,4 +1,4 @@
-"""`weir compact | backfill | replay | import | sweep`: CONTRACT.md's batch commands. Each parses its flags,
+"""`weir compact | dedupe | backfill | replay | import | sweep`: CONTRACT.md's batch commands. Each parses its flags,
 runs its job (`batch.<job>.run`, through `batch.entry.run_job`: a session, metrics pushed), and prints the
 report as text for a person or, with `--json`, one JSON object on stdout and nothing else there."""
 
@@ -74,6 +74,14 @@ def _compact(args: argparse.Namespace) -> int:
             allow_short_retention=args.allow_short_retention,
             dry_run=args.dry_run,
         ),
+    )
+
+
+def _dedupe(args: argparse.Namespace) -> int:
+    from batch import dedupe
+
+    return _execute(
+        "dedupe", args, lambda spark, settings, metrics: dedupe.run(spark, settings, metrics, dry_run=args.dry_run)
     )
 
 
@@ -173,6 +181,16 @@ def add_parsers(sub: Sub) -> None:  # type: ignore[valid-type]
     p.add_argument("--dry-run", action="store_true", help="say what would be compacted; change nothing")
     _json(p)
     p.set_defaults(fn=_compact)
+
+    p = sub.add_parser(  # type: ignore[attr-defined]
+        "dedupe",
+        help="remove later copies of an event from silver and quarantine (received after the stream's window)",
+        description="Find every event_id held more than once across silver and quarantine, keep the first copy "
+        "received and delete the others. Safe beside the running stream; a second run removes nothing.",
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would be removed; change nothing")
+    _json(p)
+    p.set_defaults(fn=_dedupe)
 
     p = sub.add_parser(  # type: ignore[attr-defined]
         "backfill",
