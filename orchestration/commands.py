@@ -52,6 +52,10 @@ def _day(value: dt.date | str) -> str:
     return value if isinstance(value, str) else value.isoformat()
 
 
+def dedupe_argv(env: Mapping[str, str] | None = None) -> list[str]:
+    return [*weir_cli(env), "dedupe", "--json"]
+
+
 def compact_dry_run_argv(env: Mapping[str, str] | None = None) -> list[str]:
     return [*weir_cli(env), "compact", "--dry-run", "--json"]
 

@@ -55,7 +55,7 @@ from observability.metrics import (
 from quality import CompiledContract, load_contracts
 from quality.exceptions import QualityError
 from streaming.exceptions import ContractsError, DataQualityStop
-from streaming.lanes import LANE, RECEIVED, ROUTED, batch_lanes, first_copies, state_lanes
+from streaming.lanes import LANE, RECEIVED, ROUTED, SOURCE_READS, batch_lanes, first_copies, state_lanes
 from streaming.listener import ProgressFigures
 from streaming.settings import StreamSettings
 
@@ -339,6 +339,11 @@ def checkpoint_app_id(settings: StreamSettings) -> str:
     app_id = f"{settings.stream_app_id}-{uuid.uuid4()}"
     marker.write_text(app_id + "\n")
     return app_id
+
+
+def source_reads(settings: StreamSettings) -> int:
+    """How many times the query's plan reads the Kafka source (its progress reports count each read's rows)."""
+    return SOURCE_READS if settings.stream_dedupe == "state" else 1
 
 
 def start_query(

@@ -25,6 +25,9 @@ from lake.transforms import to_bronze
 
 LANE = "_lane"
 RECEIVED, ROUTED = "received", "routed"
+# How many times the `state` mode's plan reads the Kafka source per batch (one per lane): Spark's progress
+# reports count each read's rows.
+SOURCE_READS = 2
 
 
 def batch_lanes(marked: DataFrame) -> DataFrame:

@@ -104,8 +104,10 @@ class ProgressFigures:
         return self.timestamp + self.trigger_seconds
 
 
-def progress_figures(progress: Mapping[str, Any]) -> ProgressFigures:
-    """Read a `StreamingQueryProgress` (pyspark's dict subclass, or the parsed `progress.json`)."""
+def progress_figures(progress: Mapping[str, Any], source_reads: int = 1) -> ProgressFigures:
+    """Read a `StreamingQueryProgress` (pyspark's dict subclass, or the parsed `progress.json`). `source_reads`:
+    how many times the query's plan reads its one source (Spark counts each read's rows: the `state` mode's two
+    lanes, `streaming.lanes.SOURCE_READS`, report every record twice); the row figures are divided by it."""
     phases = progress.get("durationMs")
     phase_seconds = {
         str(name): ms / 1000
@@ -131,15 +133,19 @@ def progress_figures(progress: Mapping[str, Any]) -> ProgressFigures:
                 if (number := _number(metrics.get(key))) is not None:
                     spark_behind[stat] = number
     rows = _number(progress.get("numInputRows"))
+
+    def per_record(value: float | None) -> float | None:
+        return value / source_reads if value is not None else None
+
     batch_id = progress.get("batchId")
     duration = _number(progress.get("batchDuration"))
     query_id = progress.get("id")
     return ProgressFigures(
         batch_id=batch_id if type(batch_id) is int else None,
         timestamp=_timestamp(progress.get("timestamp")),
-        input_rows=int(rows) if rows is not None else 0,
-        input_rows_per_second=_number(progress.get("inputRowsPerSecond")),
-        processed_rows_per_second=_number(progress.get("processedRowsPerSecond")),
+        input_rows=int(rows) // source_reads if rows is not None else 0,
+        input_rows_per_second=per_record(_number(progress.get("inputRowsPerSecond"))),
+        processed_rows_per_second=per_record(_number(progress.get("processedRowsPerSecond"))),
         trigger_seconds=duration / 1000 if duration is not None else None,
         phase_seconds=phase_seconds,
         spark_offsets_behind=spark_behind,
@@ -179,8 +185,10 @@ class QueryMetricsListener(StreamingQueryListener):
         query_name: str | None = None,
         on_progress: Iterable[Callable[[ProgressFigures], None]] = (),
         clock: Callable[[], float] | None = None,
+        source_reads: int = 1,
     ) -> None:
         self.query_name = query_name
+        self.source_reads = source_reads
         self.on_progress = list(on_progress)
         self.clock = clock or time.time
         self.terminated = threading.Event()
@@ -207,7 +215,7 @@ class QueryMetricsListener(StreamingQueryListener):
             progress = event.progress
             if not self._mine(progress.get("name"), progress.get("id")):
                 return
-            figures = progress_figures(progress)
+            figures = progress_figures(progress, self.source_reads)
             observe_progress(figures, now=self.clock())
         except Exception:
             self._failed("onQueryProgress")

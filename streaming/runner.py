@@ -15,7 +15,7 @@ from pyspark.errors import StreamingQueryException
 
 from lake.session import build_session
 from streaming.exceptions import DataQualityStop
-from streaming.job import BatchLedger, start_query
+from streaming.job import BatchLedger, source_reads, start_query
 from streaming.lag import LagMonitor
 from streaming.listener import QueryMetricsListener
 from streaming.settings import StreamSettings, get_settings
@@ -69,7 +69,9 @@ def run(settings: StreamSettings | None = None, *, available_now: bool = False) 
     _jvm_ignores_sigterm(spark)
     # The batch metrics and the committed offsets move when Spark reports a batch committed, not before.
     ledger = BatchLedger(on_committed=monitor.batch_committed)
-    listener = QueryMetricsListener(on_progress=[monitor.on_progress, ledger.on_progress])  # this process's only query
+    listener = QueryMetricsListener(  # this process's only query
+        on_progress=[monitor.on_progress, ledger.on_progress], source_reads=source_reads(settings)
+    )
     spark.streams.addListener(listener)
     try:
         if stop.is_set():  # stopped while the session was starting: do not start a query only to stop it

@@ -122,6 +122,7 @@ def _stream(args: argparse.Namespace) -> int:
         "trigger_seconds": args.trigger_seconds,
         "max_offsets_per_trigger": args.max_offsets_per_trigger,
         "shuffle_partitions": args.shuffle_partitions,
+        "stream_profile": args.profile,
     }
     try:
         settings = StreamSettings(**{k: v for k, v in flags.items() if v is not None})
@@ -334,6 +335,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=_gateway)
     p = sub.add_parser("stream", help="run the streaming job in the foreground")
     p.add_argument("--available-now", action="store_true", help="process what is in Kafka now, then exit")
+    p.add_argument(
+        "--profile",
+        choices=["latency", "throughput"],
+        default=None,
+        help="latency: 0.5 s triggers of at most 20,000 records; throughput: 10 s triggers of up to 1,000,000 "
+        "(WEIR_STREAM_PROFILE; an explicit flag or variable wins)",
+    )
     p.add_argument("--trigger-seconds", type=float, default=None, help="micro-batch interval (WEIR_TRIGGER_SECONDS, 2)")
     p.add_argument(
         "--max-offsets-per-trigger",

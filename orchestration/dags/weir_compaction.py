@@ -5,6 +5,8 @@
 
 Every night at 02:00 UTC:
 
+0. `dedupe` runs `weir dedupe --json`: copies of an event that reached silver or quarantine after the stream's
+   deduplication window are removed, the first received kept (docs/architecture.md, "Deduplication").
 1. `list_candidates` runs `weir compact --dry-run --json` and lists each (table, `event_date`) that has closed
    partitions worth compacting (bronze, silver, quarantine; never the partitions the stream is still writing).
 2. `compact` is mapped over those pairs (dynamic task mapping): each runs
@@ -40,6 +42,12 @@ COMPACTED = Asset(COMPACTED_ASSET_URI)
 )
 def weir_compaction() -> None:
     @task
+    def dedupe() -> dict[str, Any]:
+        report = commands.run_json(commands.dedupe_argv())
+        print(f"ids held more than once: {report.get('duplicated_ids')}; removed: {report.get('removed')}")
+        return report
+
+    @task
     def list_candidates() -> list[dict[str, str]]:
         pairs = commands.compaction_tasks(commands.run_json(commands.compact_dry_run_argv()))
         print(f"{len(pairs)} compactions to run: {pairs}")
@@ -62,7 +70,9 @@ def weir_compaction() -> None:
             )
         return summary
 
-    publish(compact.expand(pair=list_candidates()))
+    candidates = list_candidates()
+    dedupe() >> candidates  # deletes first, so that compaction packs what remains
+    publish(compact.expand(pair=candidates))
 
 
 weir_compaction()

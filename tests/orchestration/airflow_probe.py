@@ -31,6 +31,7 @@ def dagbag(folder: str) -> dict[str, Any]:
                     "mapped": bool(getattr(t, "is_mapped", False)),
                     "outlets": sorted(getattr(o, "uri", str(o)) for o in t.outlets),
                     "trigger_rule": str(t.trigger_rule),
+                    "upstream": sorted(t.upstream_task_ids),
                 }
                 for t in dag.tasks
             },

@@ -56,6 +56,7 @@ def test_compaction_maps_one_task_per_table_and_day_and_packs_them(seeded: DagLa
     assert files_per_day(silver)[DAY.isoformat()] >= 2  # a file per Spark task that held rows of the day
     run = dag_test(seeded, "weir_compaction", days_ago(1))
     assert run["state"] == "success", run["log"][-3000:]
+    assert run["tasks"]["dedupe"] == ["success"]
     assert run["tasks"]["list_candidates"] == ["success"]
     assert run["tasks"]["compact"] == ["success"] * 3  # bronze (its ingest day), silver, quarantine
     assert run["tasks"]["publish"] == ["success"]

@@ -45,6 +45,7 @@ def test_compaction_maps_over_candidates_and_updates_the_asset_once(bag: dict[st
     assert dag["timetable"] == "CronTriggerTimetable"
     assert tasks["compact"]["mapped"] is True
     assert tasks["list_candidates"]["mapped"] is False
+    assert "dedupe" in tasks["list_candidates"]["upstream"]
     with_outlets = {t: v["outlets"] for t, v in tasks.items() if v["outlets"]}
     assert with_outlets == {"publish": [COMPACTED_ASSET_URI]}
     assert tasks["publish"]["mapped"] is False  # one asset event per run, not one per map index
