@@ -1,6 +1,14 @@
 """Data and contracts for bench/streaming.py: order-like events as the gateway publishes them (envelope plus
-`tenant` and `received_at`), a realistic share of them breaking some rules, and two contracts dirs for the same
-event type: 50 row rules on `payload.*` (and two envelope columns) or none at all."""
+`tenant` and `received_at`), shaped like a year of real traffic (`shaped`), a realistic share of them breaking
+some rules, and two contracts dirs for the same event type: 50 row rules on `payload.*` (and two envelope
+columns) or none at all.
+
+The shape (issue #12): `occurred_at` spread evenly over 365 UTC dates (`window_start`); ~95% of the events are
+received seconds after they occurred, ~5% (`LATE_SHARE`) 1 to 14 days after; the records are in arrival order
+(by `received_at`, as Kafka holds them), so a late event lands among events that occurred days after it. ~1%
+(`DUPLICATE_SHARE`) are a client's re-send of an earlier event (the same envelope, a later `received_at`): a
+third right after the original, a third a few thousand records later (the same or the next micro-batch), a
+third tens of thousands later (a later micro-batch)."""
 
 import random
 import uuid
@@ -19,7 +27,12 @@ COUNTRIES = ["DE", "FR", "NL", "US", "GB", "CH", "SE", "PL", "DK", "NO", "IT", "
 STATUSES = ["placed", "paid", "packed", "shipped", "delivered"]
 CHANNELS = ["web", "app", "store"]
 BROKEN_SHARE = 0.07  # events that break at least one rule (about 4/7 of them a quarantine rule, 3/7 only warn)
-DUPLICATE_SHARE = 0.01  # events posted twice (a client's retry): the second copy must go nowhere but bronze
+DUPLICATE_SHARE = 0.01  # events posted twice (a client's re-send): the second copy must go nowhere but bronze
+LATE_SHARE = 0.05  # events received days after they occurred
+SPAN_DAYS = 365  # the UTC dates `occurred_at` covers
+LATE_DAYS = (1, 14)  # how late a late event arrives
+# Where a re-send lands after its original, in records: (share, lowest, highest).
+RESEND_GAPS = ((1 / 3, 1, 10), (1 / 3, 1_000, 5_000), (1 / 3, 20_000, 100_000))
 
 
 def _utc(ts: datetime) -> str:
@@ -90,7 +103,7 @@ def rules_50() -> list[dict[str, Any]]:
         _rule("client-ip-v4", "ipv4", p + "ip", w),
         _rule("created-at-timestamp", "is_timestamp", p + "created_at"),
         _rule("created-not-in-future", "not_in_future", p + "created_at", skew_seconds=300),
-        _rule("created-not-too-old", "not_older_than", p + "created_at", w, max_age_seconds=30 * 86400),
+        _rule("created-not-too-old", "not_older_than", p + "created_at", w, max_age_seconds=400 * 86400),
         _rule(
             "created-window",
             "timestamp_between",
@@ -184,29 +197,19 @@ def _warn_breaks(p: dict[str, Any], rng: random.Random) -> None:
         p["ip"] = "999.1.2.3"  # client-ip-v4
 
 
-@dataclass(frozen=True)
-class Dataset:
-    records: list[tuple[bytes, bytes]]  # (key, value) as the gateway publishes them, duplicates included
-    distinct: int
-    broken_quarantine: int
-    broken_warn: int
-    duplicates: int
-
-    @property
-    def mean_bytes(self) -> float:
-        return sum(len(v) for _, v in self.records) / max(1, len(self.records))
-
-
-def envelope(rng: random.Random, now: datetime, event_id: str | None = None) -> dict[str, Any]:
-    """One valid envelope as a client posts it."""
+def envelope(
+    rng: random.Random, now: datetime, event_id: str | None = None, occurred: datetime | None = None
+) -> dict[str, Any]:
+    """One valid envelope as a client posts it; it occurred at `occurred` (else up to 5 s before `now`)."""
+    when = occurred or now - timedelta(milliseconds=rng.randint(0, 5000))
     return {
         "event_id": event_id or str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_type": EVENT_TYPE,
         "schema_version": 1,
-        "occurred_at": _utc(now - timedelta(milliseconds=rng.randint(0, 5000))),
+        "occurred_at": _utc(when),
         "source": "checkout",
         "key": f"customer-{rng.randint(0, 9999)}",
-        "payload": payload(rng, now),
+        "payload": payload(rng, when),
     }
 
 
@@ -222,21 +225,92 @@ def break_some(event: dict[str, Any], rng: random.Random) -> str:
     return "ok"
 
 
-def dataset(n: int, seed: int = 5) -> Dataset:
-    """`n` Kafka records: about DUPLICATE_SHARE of them a second copy of an earlier event."""
+def window_start(now: datetime) -> datetime:
+    """Midnight UTC of the first of the SPAN_DAYS dates `occurred_at` covers: the last is LATE_DAYS[1] + 1 days
+    before `now`, so that a late event is still received before `now`."""
+    last = (now - timedelta(days=LATE_DAYS[1] + 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return last - timedelta(days=SPAN_DAYS - 1)
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """Envelopes in arrival order: (envelope as the client posts it, received_at, verdict, is a re-send)."""
+
+    events: list[tuple[dict[str, Any], datetime, str, bool]]
+
+    @property
+    def distinct(self) -> int:
+        return sum(1 for *_, resent in self.events if not resent)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for _, _, v, resent in self.events if v == verdict and not resent)
+
+    @property
+    def late(self) -> int:
+        return sum(1 for e, received, _, resent in self.events if not resent and received - _occurred(e) > _ONE_DAY)
+
+
+_ONE_DAY = timedelta(days=1)
+
+
+def _occurred(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["occurred_at"])
+
+
+def shaped(n: int, seed: int = 5, now: datetime | None = None) -> Shaped:
+    """`n` events shaped like a year of traffic (the module's docstring), about DUPLICATE_SHARE of them re-sends."""
     rng = random.Random(seed)
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
+    start = window_start(now)
+    span_s = SPAN_DAYS * 86400
+    resends = [i for i in range(n) if rng.random() < DUPLICATE_SHARE]
+    originals = n - len(resends)
+    base: list[tuple[dict[str, Any], datetime, str]] = []
+    for i in range(originals):
+        occurred = start + timedelta(seconds=(i + rng.random()) * span_s / max(1, originals))
+        if rng.random() < LATE_SHARE:
+            received = occurred + timedelta(seconds=rng.uniform(LATE_DAYS[0] * 86400, LATE_DAYS[1] * 86400))
+        else:
+            received = occurred + timedelta(milliseconds=rng.randint(50, 3000))
+        event = envelope(rng, occurred, occurred=occurred)
+        base.append((event, received, break_some(event, rng)))
+    base.sort(key=lambda e: e[1])
+    out: list[tuple[dict[str, Any], datetime, str, bool]] = [(e, r, v, False) for e, r, v in base]
+    # Each re-send goes `gap` records after its original; its received_at is that of the record it follows.
+    for _ in resends:
+        j = rng.randrange(len(base))
+        roll, gap = rng.random(), 1
+        for share, low, high in RESEND_GAPS:
+            if roll < share:
+                gap = rng.randint(low, high)
+                break
+            roll -= share
+        at = min(len(out), j + gap)
+        received = out[at - 1][1] + timedelta(microseconds=1)
+        event, _, verdict = base[j]
+        out.insert(at, (event, received, verdict, True))
+    return Shaped(out)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    records: list[tuple[bytes, bytes]]  # (key, value) as the gateway publishes them, re-sends included
+    distinct: int
+    broken_quarantine: int
+    broken_warn: int
+    duplicates: int
+    late: int = 0
+
+    @property
+    def mean_bytes(self) -> float:
+        return sum(len(v) for _, v in self.records) / max(1, len(self.records))
+
+
+def dataset(n: int, seed: int = 5) -> Dataset:
+    """`n` Kafka records of `shaped` events, stamped as the gateway stamps them (`tenant`, `received_at`)."""
+    data = shaped(n, seed)
     records: list[tuple[bytes, bytes]] = []
-    counts = {"quarantine": 0, "warn": 0, "ok": 0}
-    duplicates = 0
-    for i in range(n):
-        if records and rng.random() < DUPLICATE_SHARE:
-            records.append(records[rng.randrange(len(records))])
-            duplicates += 1
-            continue
-        event = envelope(rng, now)
-        counts[break_some(event, rng)] += 1
-        event["tenant"] = TENANT
-        event["received_at"] = _utc(now + timedelta(microseconds=i))
-        records.append((event["key"].encode(), orjson.dumps(event)))
-    return Dataset(records, n - duplicates, counts["quarantine"], counts["warn"], duplicates)
+    for event, received, _, _ in data.events:
+        stamped = {**event, "tenant": TENANT, "received_at": _utc(received)}
+        records.append((event["key"].encode(), orjson.dumps(stamped)))
+    return Dataset(records, data.distinct, data.count("quarantine"), data.count("warn"), n - data.distinct, data.late)

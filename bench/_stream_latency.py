@@ -1,8 +1,8 @@
-"""Phase (b) of bench/streaming.py: end-to-end latency from the gateway's 202 to the row being readable.
+"""Phase (c) of bench/streaming.py: end-to-end latency from the gateway's 202 to the row being readable.
 
-A real gateway process and the real streaming job as a process (`python -m weir stream`, 1-second trigger, the
-50-rule contracts); events are posted open-loop in small batches and the 202 time of each is recorded
-(`time.time()`). When an event became readable is read from the tables' Delta logs: each commit's
+A real gateway process and the real streaming job as a process (`python -m weir stream`, 1-second trigger or
+`WEIR_STREAM_PROFILE`, the 50-rule contracts); events are posted open-loop in small batches and the 202 time
+of each is recorded (`time.time()`). When an event became readable is read from the tables' Delta logs: each commit's
 `commitInfo.timestamp` and the `event_id`s of the Parquet files it adds; latency = commit time - 202 time."""
 
 import http.client
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from bench._kafka import free_port
 from bench._load import HEADERS_JSON, Connection, percentile
+from bench._stream_throughput import files_per_partition
 from weir.stack.paths import REPO_ROOT, Home
 from weir.stack.procs import Service
 
@@ -114,8 +115,9 @@ def post_open_loop(port: int, batches: list[tuple[list[str], bytes]], interval_s
                 out.requests += 1
                 out.late_sends += late
                 out.statuses[status] = out.statuses.get(status, 0) + 1
-                if status == 202:
-                    out.accepted_at.update(dict.fromkeys(ids, answered))
+                if status == 202:  # a re-sent event keeps its first 202: it was readable from the first copy on
+                    for event_id in ids:
+                        out.accepted_at.setdefault(event_id, answered)
                 else:
                     out.errors += 1
         conn.close()
@@ -236,18 +238,11 @@ def _end_offsets(bootstrap: str, topic: str) -> str:
 
 
 def _events(n: int, seed: int) -> list[dict[str, Any]]:
-    import random
-    from datetime import UTC, datetime
-
+    """`n` shaped envelopes (a year of traffic, late events and re-sends; `_stream_data.shaped`) in arrival order,
+    as a client posts them (the gateway stamps `received_at`)."""
     from bench import _stream_data as data
 
-    rng, now = random.Random(seed), datetime.now(UTC)
-    out = []
-    for _ in range(n):
-        event = data.envelope(rng, now)
-        data.break_some(event, rng)
-        out.append(event)
-    return out
+    return [event for event, *_ in data.shaped(n, seed).events]
 
 
 def _metric_delta(before: dict[str, float], after: dict[str, float], name: str) -> float:
@@ -281,7 +276,6 @@ def latency_phase(
     env = {
         "WEIR_KAFKA_BOOTSTRAP": bootstrap,
         "WEIR_LAKE_URI": str(lake),
-        "WEIR_TRIGGER_SECONDS": "1",
         "WEIR_STREAM_METRICS_PORT": str(metrics_port),
         "WEIR_SPARK_JARS_DIR": str(Home.from_env().jars / "spark"),
         "WEIR_CONTRACTS_DIR": str(contracts),
@@ -289,6 +283,11 @@ def latency_phase(
         "WEIR_EVENTS_TOPIC": EVENTS_TOPIC,
         "WEIR_FAILURES_TOPIC": failures_topic,
     }
+    trigger = args.trigger_seconds if args.trigger_seconds is not None else (None if args.profile else 1)
+    if trigger is not None:
+        env["WEIR_TRIGGER_SECONDS"] = f"{trigger:g}"
+    if args.profile:
+        env["WEIR_STREAM_PROFILE"] = args.profile  # the job's profile (issue #12); a job without it ignores it
     watchers = {name: DeltaLogWatcher(lake / name / "events") for name in ("silver", "quarantine")}
     stream: Service | None = None
     try:
@@ -335,7 +334,8 @@ def latency_phase(
         "accepted_events": len(posted.accepted_at),
         "missing_events": missing,
         "latency": latency_figures(posted.accepted_at, watchers),
-        "trigger_seconds": 1,
+        "trigger_seconds": trigger,
+        "profile": args.profile,
         "starting_offsets": "earliest (fresh topic)" if private else "end offsets",
         "batches_during_phase": int(batches_n),
         "mean_batch_s": round(batch_s / batches_n, 3) if batches_n else None,
@@ -344,4 +344,5 @@ def latency_phase(
         "silver_commits": [(round(ts - posting_started_epoch, 2), n) for ts, n in watchers["silver"].log],
         "stream_stop_s": round(stop_s, 2),
         "stream_log_tracebacks": stream_log.count("Traceback"),
+        "files": {name: files_per_partition(lake / name / "events", 0) for name in watchers},
     }

@@ -5,6 +5,7 @@ over a topic holding the benchmark's events, with fresh lake and checkpoint per 
 the run; nothing of the job is changed)."""
 
 import functools
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -75,6 +76,50 @@ class StepTimer:
             name: {"seconds": round(self.seconds[name], 3), "calls": self.calls[name], "spark_jobs": self.jobs[name]}
             for name in self.seconds
         }
+
+
+def latest_version(table: Path) -> int:
+    """The table's latest commit version (-1 when there is none yet)."""
+    log_dir = table / "_delta_log"
+    versions = [int(p.name[:20]) for p in log_dir.glob("*.json") if p.name[:20].isdigit()] if log_dir.is_dir() else []
+    return max(versions, default=-1)
+
+
+def files_per_partition(table: Path, since_version: int) -> dict[str, Any]:
+    """New data files per partition per commit after `since_version` (each commit of the stream is one batch's
+    append; compaction commits, `dataChange` false, are left out), and data files per partition at the end."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    per_batch: list[tuple[int, float]] = []  # (max, mean) new files per touched partition, per commit
+    for version in range(since_version + 1, latest_version(table) + 1):
+        path = table / "_delta_log" / f"{version:020d}.json"
+        counts: dict[str, int] = {}
+        for line in path.read_text().splitlines():
+            add = json.loads(line).get("add") if line.strip() else None
+            if add and add.get("dataChange", True):
+                key = json.dumps(add.get("partitionValues", {}), sort_keys=True)
+                counts[key] = counts.get(key, 0) + 1
+        if counts:
+            per_batch.append((max(counts.values()), sum(counts.values()) / len(counts)))
+    adds = pa.table(DeltaTable(str(table)).get_add_actions(flatten=True)).to_pydict()
+    parts = [k for k in adds if k.startswith("partition.")]
+    paths = adds.get("path", [])
+    end: dict[tuple[Any, ...], int] = {}
+    for i in range(len(paths)):
+        where = tuple(adds[k][i] for k in parts)
+        end[where] = end.get(where, 0) + 1
+    return {
+        "commits_with_data": len(per_batch),
+        "new_files_per_partition_per_batch_max": max((m for m, _ in per_batch), default=0),
+        "new_files_per_partition_per_batch_mean": (
+            round(sum(a for _, a in per_batch) / len(per_batch), 2) if per_batch else 0
+        ),
+        "partitions": len(end),
+        "files": sum(end.values()),
+        "files_per_partition_max": max(end.values(), default=0),
+        "files_per_partition_mean": round(sum(end.values()) / len(end), 2) if end else 0,
+    }
 
 
 def count(spark: SparkSession, uri: str, distinct: str | None = None) -> int:
@@ -166,6 +211,7 @@ def run_once(
         and bronze == expected_records,
         "steps": timer.summary(),
         "per_batch": batches,
+        "files": {t.split("/")[0]: files_per_partition(Path(table_uri(lake, t)), 0) for t in (SILVER, QUARANTINE)},
     }
     shutil.rmtree(run_dir, ignore_errors=True)
     return out
