@@ -360,7 +360,9 @@ def test_compaction_beside_a_running_stream_loses_nothing_duplicates_nothing_and
         assert during, "the stream committed no batch while the compaction ran"
         for table in first.as_json()["tables"]:
             assert table["partitions"] >= 30, table
-            assert table["files_after"] < table["files_before"], table
+            # files_after also counts what the stream appended meanwhile (one file per partition per batch): what
+            # the compaction itself did is in OPTIMIZE's own figures.
+            assert table["files_added"] <= table["partitions"] < table["files_removed"], table
 
         total = len(produced)
         assert total >= 20_000

@@ -3,6 +3,7 @@
 import orjson
 import pytest
 
+from quality.engines.python import evaluate
 from quality.engines.spark import with_contract_failures, with_dq_failures
 from quality.loader import parse_contract
 from tests.quality.support import NOW
@@ -87,11 +88,20 @@ def test_contracts_are_chosen_by_event_type(spark):
         ("order.created", orjson.dumps({"order_id": "A", "amount": 1, "items": [2]}).decode()),
         ("page.viewed", orjson.dumps({"order_id": "A"}).decode()),
         ("other.kind", "{}"),
+        (None, "{}"),
+        ("order.created", "{}"),
     ]
     df = spark.createDataFrame(rows, "event_type string, payload string")
     out = with_contract_failures(df, {"order.created": CONTRACT, "page.viewed": other}, default=default)
     got = [[f.rule for f in r.dq_failures] for r in out.collect()]
-    assert got == [[], ["schema.url.required"], ["d"]]
+    # each row gets its own contract's failures only (the page view would break two of order.created's rules)
+    assert got == [
+        [],
+        ["schema.url.required"],
+        ["d"],
+        ["d"],
+        ["schema.order_id.required", "schema.amount.required", "items-not-empty"],
+    ]
 
 
 def _jobs_for(spark, group, action):
@@ -184,3 +194,17 @@ rules:
     assert plan.count("doubletype") == 1, plan
     got = [[f.rule for f in r.dq_failures] for r in out.collect()]
     assert got == [[], ["range", "positive", "cents"], ["range", "positive", "cents", "capped"], ["capped"], []]
+
+
+def test_a_whitespace_search_is_byte_searches_with_the_regex_verdicts(spark):
+    """`regex_not_match` with `\\s` runs no regex (six byte searches) and says what Java's `\\s` and the Python
+    engine say, for the six ASCII whitespace characters and for the look-alikes neither dialect counts."""
+    contract = parse_contract(
+        'event_type: t\nrules:\n  - {id: ws, rule: regex_not_match, field: s, params: {pattern: "\\\\s"}}\n'
+    )
+    values = [f"a{c}b" for c in " \t\n\x0b\f\r\x1c\x85\xa0\u2028\u3000"] + ["ab", "", None]
+    out = with_dq_failures(spark.createDataFrame([(v,) for v in values], "s string"), contract.row_rules)
+    assert "rlike" not in out._jdf.queryExecution().optimizedPlan().toString().lower()
+    got = [bool(r.dq_failures) for r in out.collect()]
+    assert got == [True] * 6 + [False] * 8
+    assert got == [bool(evaluate({"s": v}, contract.row_rules)) for v in values]

@@ -62,10 +62,27 @@ def finite(_p: Any, fields: Fields, field: str | None) -> Column:
     return check_number(fields(field), _finite)
 
 
+# Below this many decimals, `max_decimals` has a fast path in plain double arithmetic (10**n is exact up to 22).
+_FAST_DECIMALS = 15
+
+
+def _at_most_decimals(x: Column, n: int) -> Column:
+    """`round(x, n) == x` for a finite DOUBLE. Spark's `round` is `BigDecimal.valueOf(x).setScale(n, HALF_UP)`
+    (a `Double.toString` and two BigDecimals per row: the Python engine mirrors it). Where |x| * 10**n < 2**51,
+    the same verdict is `rint(x * 10**n) / 10**n == x`: x round-trips through n decimals exactly when it is the
+    double nearest to k / 10**n for the k nearest to x * 10**n (that product's rounding error is far below 1/2
+    there, and the division is correctly rounded); elsewhere the BigDecimal `round` decides."""
+    exact = F.round(x, n) == x
+    if n > _FAST_DECIMALS:
+        return exact
+    scale = _lit(10.0**n)
+    fast = (F.rint(x * scale) / scale) == x
+    return F.when(F.abs(x) < _lit(2.0**51 / 10.0**n), fast).otherwise(exact)
+
+
 @spark_check("max_decimals")
 def max_decimals(p: MaxDecimals, fields: Fields, field: str | None) -> Column:
-    # `round` on a DOUBLE is BigDecimal.valueOf(x).setScale(max, HALF_UP): the Python engine mirrors it.
-    return check_number(fields(field), lambda x: _finite(x) & (F.round(x, p.max) == x))
+    return check_number(fields(field), lambda x: _finite(x) & _at_most_decimals(x, p.max))
 
 
 @spark_check("multiple_of")

@@ -30,6 +30,7 @@ from pyspark.sql.types import (
 )
 
 from quality.rules import patterns
+from quality.rules.strings import WHITESPACE
 
 PAYLOAD = "payload"
 PAYLOAD_VARIANT = "__weir_payload_v"
@@ -38,6 +39,21 @@ PAYLOAD_VARIANT = "__weir_payload_v"
 def full_match(value: Column, pattern: str) -> Column:
     """`value` matches `pattern` as a whole (Java regex; `\\z` is the absolute end)."""
     return value.rlike("^(?:" + pattern + ")\\z")
+
+
+# Java patterns (as `quality.rules.strings.dialects` writes them) that match one character of a small set:
+# searching them is "contains one of these characters". Java's `\s` without UNICODE_CHARACTER_CLASS is exactly
+# [ \t\n\x0B\f\r]; `(?d)` (UNIX_LINES) changes only `.`, `^` and `$`.
+_ONE_OF: dict[str, str] = {"(?d)\\s": WHITESPACE, "\\s": WHITESPACE}
+
+
+def _contains_any(value: Column, chars: str) -> Column:
+    """`value` contains one of `chars` (null for a null value, like `rlike`): `UTF8String.contains` byte
+    searches, no conversion to a Java String and no regex matcher."""
+    out = value.contains(chars[0])
+    for c in chars[1:]:
+        out = out | value.contains(c)
+    return out
 
 
 Share = Callable[[tuple[str, ...], Callable[[], Column]], Column]
@@ -70,7 +86,11 @@ class Field:
         return self.share((self.path, name), build)
 
     def matches(self, pattern: str) -> Column:
-        """The string value matches the Java regex `pattern` (search semantics), evaluated once per row."""
+        """The string value matches the Java regex `pattern` (search semantics), evaluated once per row. A
+        pattern that is one character of a small set (`\\s`) is a few byte searches instead (no regex)."""
+        chars = _ONE_OF.get(pattern)
+        if chars is not None:
+            return self.shared("rlike:" + pattern, lambda: _contains_any(self.string, chars))
         return self.shared("rlike:" + pattern, lambda: self.string.rlike(pattern))
 
     def full_matches(self, pattern: str) -> Column:
