@@ -16,6 +16,22 @@ def contracts() -> dict[str, Any]:
     return load_contracts(CONTRACTS_DIR)
 
 
+def stream_settings(home: Path, bootstrap: str, topic: str, failures_topic: str, **extra: Any) -> Any:
+    """`StreamSettings` of a query over private topics with the test contracts (the session's Spark already has
+    the jars)."""
+    from streaming.settings import StreamSettings
+
+    return StreamSettings(
+        home=home,
+        kafka_bootstrap=bootstrap,
+        spark_jars_dir=home / "unused",
+        events_topic=topic,
+        failures_topic=failures_topic,
+        contracts_dir=CONTRACTS_DIR,
+        **extra,
+    )
+
+
 def record(**fields: Any) -> bytes:
     """A record as the gateway publishes it; a field set to `...` is left out."""
     base: dict[str, Any] = {

@@ -6,7 +6,6 @@ for good."""
 import datetime as dt
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,22 +19,10 @@ from observability.batch import JobMetrics
 from streaming.job import BatchResult, source_reads, start_query
 from streaming.listener import ProgressFigures, progress_figures
 from streaming.settings import StreamSettings
-from tests.streaming.support import CONTRACTS_DIR, record
+from tests.streaming.support import CONTRACTS_DIR, record, stream_settings
 from weir.stack.lake import column
 
 pytestmark = pytest.mark.integration
-
-
-def settings_for(home: Path, bootstrap: str, topic: str, failures: str, **extra: Any) -> StreamSettings:
-    return StreamSettings(
-        home=home,
-        kafka_bootstrap=bootstrap,
-        spark_jars_dir=home / "unused",
-        events_topic=topic,
-        failures_topic=failures,
-        contracts_dir=CONTRACTS_DIR,
-        **extra,
-    )
 
 
 def received(minutes: int) -> str:
@@ -70,7 +57,7 @@ def stream_factory(spark, kafka_bootstrap, producer_factory, tmp_path):
     def factory(**extra: Any) -> Stream:
         topic, failures = f"test.events.{uuid.uuid4().hex[:8]}", f"test.failures.{uuid.uuid4().hex[:8]}"
         create_topics(kafka_bootstrap, [TopicSpec(topic, 1), TopicSpec(failures, 1)])
-        return Stream(spark, producer_factory(), settings_for(tmp_path, kafka_bootstrap, topic, failures, **extra))
+        return Stream(spark, producer_factory(), stream_settings(tmp_path, kafka_bootstrap, topic, failures, **extra))
 
     return factory
 

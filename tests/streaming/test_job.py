@@ -17,7 +17,7 @@ from lake.tables import BRONZE, QUARANTINE, SILVER, table_uri
 from streaming.job import BatchLedger, BatchResult, start_query
 from streaming.listener import QueryMetricsListener
 from streaming.settings import StreamSettings
-from tests.streaming.support import CONTRACTS_DIR, record
+from tests.streaming.support import record, stream_settings
 from weir.stack.lake import column, read_rows
 
 
@@ -36,19 +36,6 @@ def figures() -> dict[str, float]:
         "seconds": metric("weir_stream_batch_seconds_count"),
         "last": metric("weir_stream_last_batch_timestamp_seconds"),
     }
-
-
-def stream_settings(home: Path, bootstrap: str, topic: str, failures_topic: str, *, max_offsets: int) -> StreamSettings:
-    """A query over private topics with the test contracts (the session's Spark already has the jars)."""
-    return StreamSettings(
-        home=home,
-        kafka_bootstrap=bootstrap,
-        spark_jars_dir=home / "unused",
-        max_offsets_per_trigger=max_offsets,
-        events_topic=topic,
-        failures_topic=failures_topic,
-        contracts_dir=CONTRACTS_DIR,
-    )
 
 
 def result(batch_id: int) -> BatchResult:
@@ -110,7 +97,7 @@ def test_the_batch_metrics_move_after_sparks_commit_and_a_replayed_batch_counts_
     for _ in range(9):
         producer.produce(topic, value=record())
     assert producer.flush(10) == 0
-    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets=4)
+    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets_per_trigger=4)
     commits = Path(settings.checkpoint) / "commits"
     exported: list[tuple[int, bool]] = []  # (batch id, its commit file existed when it was counted)
     written: list[tuple[int, float, bool]] = []  # (batch id, batches counted then, its commit file existed)
@@ -171,7 +158,7 @@ def test_the_query_routes_kafka_records_into_bronze_silver_and_quarantine(
     producer.produce(topic, value=b"\x00not json")
     assert producer.flush(10) == 0
 
-    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets=7)
+    settings = stream_settings(tmp_path, kafka_bootstrap, topic, failures_topic, max_offsets_per_trigger=7)
     batches = []
     for _ in range(2):  # the second run resumes from the checkpoint and finds nothing new
         query = start_query(spark, settings, available_now=True, on_batch=batches.append)
