@@ -9,7 +9,6 @@ bronze append, the failures' publish (with the per-rule counts) and the silver a
 idempotent by `txnAppId`/`txnVersion`), concurrently in threads, or in turn with each step timed (`profile`).
 """
 
-import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -19,6 +18,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from bench._stream_throughput import latest_version, new_files_by_partition
 
 # The columns readers filter on (the stats worth keeping when Delta is told to keep fewer).
 READER_COLUMNS = ("event_id", "event_type", "occurred_at", "received_at")
@@ -105,27 +106,13 @@ class Confs:
                 self.spark.conf.set(k, v)
 
 
-def _append(df: DataFrame, uri: str, app_id: str, version: int, partitions: list[str] | None) -> None:
-    """`lake.tables.append_idempotent`, with the repartition only when `partitions` is given."""
-    if partitions:
-        df = df.repartition(*partitions)
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", version)
-        .option("mergeSchema", "true")
-        .save(uri)
-    )
-
-
 def write_plain(
     batch: DataFrame, batch_id: int, target: Any, *, repartition: bool, profile: dict[str, float] | None = None
 ) -> None:
     """The stream's write of one batch (module docstring); `profile`: run the steps in turn, their seconds there."""
     from lake.publish import publish_failures
     from lake.routing import prepare, to_failure_messages, to_quarantine, to_silver
-    from lake.tables import BRONZE, PARTITIONS, QUARANTINE, SILVER, table_uri
+    from lake.tables import BRONZE, PARTITIONS, QUARANTINE, SILVER, append_idempotent, table_uri
     from lake.transforms import BRONZE_COLUMNS, mark_first
     from streaming import job
     from streaming.lanes import LANE, RECEIVED, ROUTED, batch_lanes
@@ -143,14 +130,18 @@ def write_plain(
         routed = lanes.where(F.col(LANE) == ROUTED)
         uri = {n: table_uri(target.lake, n) for n in (BRONZE, SILVER, QUARANTINE)}
         steps: dict[str, Callable[[], object]] = {
-            "bronze_append": lambda: _append(received, uri[BRONZE], target.app_id, batch_id, parts(BRONZE)),
+            "bronze_append": lambda: append_idempotent(
+                received, uri[BRONZE], target.app_id, batch_id, partitions=parts(BRONZE)
+            ),
             "failures_by_rule": lambda: job._failures_by_rule(routed),
             "failures_publish": lambda: publish_failures(
                 to_failure_messages(routed), target.kafka_bootstrap, target.failures_topic
             ),
-            "silver_append": lambda: _append(to_silver(routed), uri[SILVER], target.app_id, batch_id, parts(SILVER)),
-            "quarantine_append": lambda: _append(
-                to_quarantine(routed), uri[QUARANTINE], target.app_id, batch_id, parts(QUARANTINE)
+            "silver_append": lambda: append_idempotent(
+                to_silver(routed), uri[SILVER], target.app_id, batch_id, partitions=parts(SILVER)
+            ),
+            "quarantine_append": lambda: append_idempotent(
+                to_quarantine(routed), uri[QUARANTINE], target.app_id, batch_id, partitions=parts(QUARANTINE)
             ),
         }
         if not stats.failing:
@@ -178,24 +169,11 @@ def checkpoints(table: Path) -> set[int]:
     return {int(p.name[:20]) for p in (table / "_delta_log").glob("*.checkpoint*.parquet")}
 
 
-def latest_version(table: Path) -> int:
-    log_dir = table / "_delta_log"
-    return max((int(p.name[:20]) for p in log_dir.glob("*.json") if p.name[:20].isdigit()), default=-1)
-
-
 def files_per_partition(table: Path, first: int) -> dict[str, Any]:
     """New data files per touched partition in the commits from `first` on (max and mean over the commits)."""
     maxes, means, adds = [], [], 0
     for version in range(first, latest_version(table) + 1):
-        path = table / "_delta_log" / f"{version:020d}.json"
-        if not path.is_file():
-            continue
-        counts: dict[str, int] = {}
-        for line in path.read_text().splitlines():
-            add = json.loads(line).get("add") if line.strip() else None
-            if add and add.get("dataChange", True):
-                key = json.dumps(add.get("partitionValues", {}), sort_keys=True)
-                counts[key] = counts.get(key, 0) + 1
+        counts = new_files_by_partition(table, version)
         if counts:
             adds += sum(counts.values())
             maxes.append(max(counts.values()))

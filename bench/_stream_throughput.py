@@ -85,6 +85,21 @@ def latest_version(table: Path) -> int:
     return max(versions, default=-1)
 
 
+def new_files_by_partition(table: Path, version: int) -> dict[str, int]:
+    """The data files commit `version` of `table` added (`dataChange`), counted by partition (its values as JSON);
+    empty when the commit file is gone."""
+    path = table / "_delta_log" / f"{version:020d}.json"
+    counts: dict[str, int] = {}
+    if not path.is_file():
+        return counts
+    for line in path.read_text().splitlines():
+        add = json.loads(line).get("add") if line.strip() else None
+        if add and add.get("dataChange", True):
+            key = json.dumps(add.get("partitionValues", {}), sort_keys=True)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def files_per_partition(table: Path, since_version: int) -> dict[str, Any]:
     """New data files per partition per commit after `since_version` (each commit of the stream is one batch's
     append; compaction commits, `dataChange` false, are left out), and data files per partition at the end."""
@@ -93,13 +108,7 @@ def files_per_partition(table: Path, since_version: int) -> dict[str, Any]:
 
     per_batch: list[tuple[int, float]] = []  # (max, mean) new files per touched partition, per commit
     for version in range(since_version + 1, latest_version(table) + 1):
-        path = table / "_delta_log" / f"{version:020d}.json"
-        counts: dict[str, int] = {}
-        for line in path.read_text().splitlines():
-            add = json.loads(line).get("add") if line.strip() else None
-            if add and add.get("dataChange", True):
-                key = json.dumps(add.get("partitionValues", {}), sort_keys=True)
-                counts[key] = counts.get(key, 0) + 1
+        counts = new_files_by_partition(table, version)
         if counts:
             per_batch.append((max(counts.values()), sum(counts.values()) / len(counts)))
     adds = pa.table(DeltaTable(str(table)).get_add_actions(flatten=True)).to_pydict()

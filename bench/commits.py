@@ -120,13 +120,14 @@ def seed_lake(spark: Any, lake: Path, rows: int, calls: int, target_of: Any) -> 
 def prepare_lake(spark: Any, template: Path, lake: Path, variant: cw.Variant) -> dict[str, int]:
     """A copy of the seeded lake with the variant's table properties; each table's version then."""
     from bench._stream_scale import link_copy
+    from bench._stream_throughput import latest_version
 
     link_copy(template, lake)
     versions = {}
     for name in TABLES:
         uri = str(lake / name / "events")
         cw.set_props(spark, uri, variant, spark.read.format("delta").load(uri).columns)
-        versions[name] = cw.latest_version(lake / name / "events")
+        versions[name] = latest_version(lake / name / "events")
     return versions
 
 
