@@ -129,6 +129,7 @@ class LocalAirflow:
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "orchestration.metadata_db.CONNECT_ARGS",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("WEIR_AIRFLOW_PARALLELISM", "2"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # `up` unpauses Weir's DAGs itself
