@@ -55,7 +55,16 @@ from observability.metrics import (
 from quality import CompiledContract, load_contracts
 from quality.exceptions import QualityError
 from streaming.exceptions import ContractsError, DataQualityStop
-from streaming.lanes import LANE, RECEIVED, ROUTED, SOURCE_READS, batch_lanes, first_copies, state_lanes
+from streaming.lanes import (
+    LANE,
+    RECEIVED,
+    ROUTED,
+    SOURCE_READS,
+    batch_lanes,
+    batch_timestamp,
+    first_copies,
+    state_lanes,
+)
 from streaming.listener import ProgressFigures
 from streaming.settings import StreamSettings
 
@@ -395,9 +404,7 @@ def start_query(
         if on_batch is not None:
             on_batch(result)
 
-    # `current_timestamp()` in a streaming plan is the micro-batch's timestamp, kept in the offset log: a replayed
-    # batch sees the same instant, so time rules give the same verdicts.
-    kafka = reader.load().withColumn("batch_ts", F.current_timestamp())
+    kafka = reader.load().withColumn("batch_ts", batch_timestamp())
     if settings.stream_dedupe == "state":
         for key, value in STATE_STORE_CONF.items():  # recorded in the checkpoint by the query's first start
             spark.conf.set(key, value)
