@@ -48,7 +48,7 @@ def build_session(
         # Generated classes are cached by their source; with the default 100 entries a stream's micro-batch
         # (~25 classes: its stages, Delta's stats and snapshot projections) evicted the 50-rule stage's before the
         # next batch asked for it, so every batch compiled it again (~0.6-0.8 s of Janino for 10,000 lines) and
-        # ran it cold. docs/performance.md, issue #12.
+        # ran it cold (with `streaming.lanes.batch_timestamp`; docs/performance.md, issue #12).
         .config("spark.sql.codegen.cache.maxEntries", "1000")
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "false")

@@ -43,5 +43,7 @@ def test_it_is_the_querys_current_timestamp_for_every_row(spark: Any) -> None:
 
 
 def test_its_code_is_not_compiled_again_for_the_next_instant(spark: Any) -> None:
+    # the compile counter is the JVM's: a query another test left running would compile beside this one
+    assert not spark.streams.active, "a streaming query is still running in the session"
     assert compiles_of_second_run(spark, F.current_timestamp()) > 0  # what the stream had: a new class a batch
     assert compiles_of_second_run(spark, batch_timestamp()) == 0
