@@ -30,11 +30,9 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +49,7 @@ from bench import _commits_write as cw  # noqa: E402
 from bench import _stream_data as data  # noqa: E402
 from bench._cpu import jvm_cpu  # noqa: E402
 from bench._kafka import start_broker  # noqa: E402
+from bench._machine import load, machine  # noqa: E402
 from ingest.admin import create_topics, wait_for_cluster  # noqa: E402
 from ingest.topics import TopicSpec  # noqa: E402
 from weir.stack.jars import fetch  # noqa: E402
@@ -62,11 +61,6 @@ DEFAULT_COMBINE = "checkpoint_interval_100,checkpoint_stats_struct,stats_reader_
 
 def log(message: str) -> None:
     print(f"[bench/commits {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def load() -> dict[str, Any]:
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    return {"loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()], "uptime": uptime}
 
 
 def p95(values: list[float]) -> float | None:
@@ -324,12 +318,7 @@ def main() -> int:
     figures: dict[str, Any] = {
         "bench": "commits",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "spark": spark_version,
-            "platform": platform.platform(),
-        },
+        "machine": machine(spark_version),
         "load_before": load_before,
         "load_after": load(),
         "args": dict(vars(args).items()),

@@ -28,10 +28,8 @@ Progress goes to stderr; the last stdout line is one JSON object with every figu
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +48,7 @@ from confluent_kafka import Producer  # noqa: E402
 
 from bench import _stream_data as data  # noqa: E402
 from bench._kafka import start_broker  # noqa: E402
+from bench._machine import load, machine  # noqa: E402
 from bench._stream_latency import latency_phase  # noqa: E402
 from ingest.admin import create_topics, wait_for_cluster  # noqa: E402
 from ingest.producer import producer_config  # noqa: E402
@@ -66,11 +65,6 @@ VARIANTS = ("rules_0", "rules_50")
 
 def log(message: str) -> None:
     print(f"[bench/streaming {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def load() -> dict[str, Any]:
-    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    return {"loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()], "uptime": uptime}
 
 
 def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
@@ -357,12 +351,7 @@ def main() -> int:
     figures = {
         "bench": "streaming",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cores": os.cpu_count(),
-            "python": platform.python_version(),
-            "spark": spark_version,
-            "platform": platform.platform(),
-        },
+        "machine": machine(spark_version),
         "load_before": started_load,
         "load_after": load(),
         "quick": args.quick,
