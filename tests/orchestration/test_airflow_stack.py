@@ -35,21 +35,6 @@ def test_env_configures_airflow_for_the_lake_and_passes_weir_settings(
     assert (tmp_path / "airflow" / "weir-secrets.json").stat().st_mode & 0o077 == 0
 
 
-def test_airflow_imports_the_sqlite_busy_timeout_it_is_given(tmp_path: Path) -> None:
-    """Airflow's own settings module (from `.venv-airflow`) resolves the connect args `env` names."""
-    venv = REPO_ROOT / ".venv-airflow"
-    if not (venv / "bin" / "python").is_file():
-        pytest.skip("no .venv-airflow (`make airflow-venv`)")
-    airflow = LocalAirflow(Home(tmp_path), 18125, venv)
-    code = "from airflow import settings; print(json.dumps(settings._get_connect_args('sync')))"
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", f"import json; {code}"],
-        env={"PATH": "/usr/bin:/bin", **airflow.env({})}, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.strip().splitlines()[-1])["timeout"] == 60.0
-
-
 def test_up_without_airflows_venv_says_how_to_make_it(tmp_path: Path) -> None:
     airflow = LocalAirflow(Home(tmp_path), 18124, tmp_path / "no-venv")
     with pytest.raises(StackError, match="make airflow-venv"):

@@ -2,11 +2,12 @@
 (`.venv-airflow`, `make airflow-venv`). Its home is `$WEIR_HOME/airflow` (SQLite, LocalExecutor); the api-server,
 scheduler and dag-processor are background services like the rest of the stack (`weir.stack.procs`: own process
 group, pid file, log), the DAGs folder is `orchestration/dags`, and the `WEIR_*` environment is passed through so
-that tasks see the same lake. Also a small REST client (`AirflowApi`) for the login, unpausing and backfills."""
+that tasks see the same lake. Also a small REST client (`AirflowApi`) for the login and unpausing."""
 
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from orchestration import airflow_local_settings
 from orchestration.defaults import DAG_IDS
 from weir.exceptions import StackError
 from weir.stack.paths import REPO_ROOT, Home
@@ -26,6 +28,8 @@ Say = Callable[[str], None]
 USER = "admin"
 DAGS_FOLDER = REPO_ROOT / "orchestration" / "dags"
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
+# the services keep Airflow's deferred SQLite transactions; a CLI run with the home begins IMMEDIATE (see the module)
+SERVICE_ENV = {airflow_local_settings.BEGIN_ENV: "DEFERRED"}
 
 
 @dataclass(frozen=True)
@@ -59,20 +63,6 @@ class AirflowApi:
 
     def unpause(self, dag_id: str) -> None:
         self.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
-
-    def create_backfill(self, dag_id: str, date_from: str, date_to: str, *, max_active_runs: int = 1) -> Any:
-        """An Airflow backfill of `dag_id` over [date_from, date_to] (the scheduler runs it)."""
-        return self.request(
-            "POST",
-            "/backfills",
-            json={
-                "dag_id": dag_id,
-                "from_date": f"{date_from}T00:00:00Z",
-                "to_date": f"{date_to}T00:00:00Z",
-                "reprocess_behavior": "completed",
-                "max_active_runs": max_active_runs,
-            },
-        )
 
 
 @dataclass(frozen=True)
@@ -117,9 +107,19 @@ class LocalAirflow:
         loaded: dict[str, str] = json.loads(path.read_text())
         return loaded
 
+    @property
+    def local_settings(self) -> Path:
+        return self.airflow_home / "config" / "airflow_local_settings.py"
+
+    def _install_local_settings(self) -> None:
+        """`orchestration/airflow_local_settings.py` where every Airflow process with this home imports it."""
+        self.local_settings.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(airflow_local_settings.__file__, self.local_settings)
+
     def env(self, weir_env: Mapping[str, str]) -> dict[str, str]:
-        """Airflow's configuration (all by environment) plus the `WEIR_*` the tasks need."""
+        """Airflow's configuration (by environment, and the home's local settings) plus the `WEIR_*` tasks need."""
         keys = self._secrets()
+        self._install_local_settings()
         passthrough = {k: v for k, v in os.environ.items() if k.startswith("WEIR_")}
         return {
             **passthrough,
@@ -129,7 +129,6 @@ class LocalAirflow:
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": "orchestration.metadata_db.CONNECT_ARGS",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": os.environ.get("WEIR_AIRFLOW_PARALLELISM", "2"),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # `up` unpauses Weir's DAGs itself
@@ -159,7 +158,7 @@ class LocalAirflow:
             raise StackError(f"Airflow's venv {self.venv} is missing: `make airflow-venv` makes it")
         self.airflow_home.mkdir(parents=True, exist_ok=True)
         self.home.ensure()
-        env = self.env(weir_env)
+        env = {**self.env(weir_env), **SERVICE_ENV}
         if not all(s.pid() for s in self.services.values()):
             self._migrate(env)
         argv = {
