@@ -1,6 +1,7 @@
 """The Delta tables the stream writes: where they live, their creation, and the exactly-once writes.
 
-bronze: an append per micro-batch made idempotent by `txnAppId`/`txnVersion` (a replayed batch is skipped).
+bronze: an append per micro-batch made idempotent (a replayed batch is skipped): by `txnAppId`/`txnVersion` here,
+by `lake.appends.RunAppends` in a streaming run.
 silver and quarantine: insert-only on the event's id. `known_ids` finds which of a batch's ids either table
 already holds, reading the whole of each table's key column (an id is unique whatever its `event_date`); each
 insert (`insert_new`) leaves those out and appends what remains with the same idempotent-write options as bronze.
@@ -14,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from lake.appends import append
 from lake.transforms import BRONZE_PARTITIONS, QUARANTINE_PARTITIONS, SILVER_PARTITIONS
 
 BRONZE = "bronze/events"
@@ -30,11 +32,23 @@ def table_uri(lake: str, name: str) -> str:
     return f"{lake.rstrip('/')}/{name}"
 
 
+# Table properties a new table gets. A checkpoint every 100 commits, not Delta's 10: the stream commits to each
+# table every batch, and the checkpoint is written synchronously by the commit that reaches the interval, so with
+# 10 every tenth micro-batch took +4-7 s (2,000-event batches, two cores; docs/performance.md, issue #12). The
+# price: a reader building a fresh snapshot reads up to 99 commit files instead of 9. Existing tables keep theirs:
+# `ALTER TABLE delta.`<uri>` SET TBLPROPERTIES ('delta.checkpointInterval' = '100')` (a metadata commit; run it
+# with nothing else writing).
+TABLE_PROPERTIES = {"delta.checkpointInterval": "100"}
+
+
 def ensure_table(spark: SparkSession, uri: str, schema: StructType, partitions: list[str]) -> None:
-    """Create the Delta table at `uri` with `schema` unless it exists."""
+    """Create the Delta table at `uri` with `schema` and `TABLE_PROPERTIES` unless it exists."""
     from delta.tables import DeltaTable
 
-    DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema).partitionedBy(*partitions).execute()
+    builder = DeltaTable.createIfNotExists(spark).location(uri).addColumns(schema).partitionedBy(*partitions)
+    for key, value in TABLE_PROPERTIES.items():
+        builder = builder.property(key, value)
+    builder.execute()
 
 
 def ensure_tables(spark: SparkSession, lake: str, schemas: dict[str, StructType]) -> None:
@@ -46,22 +60,10 @@ def ensure_tables(spark: SparkSession, lake: str, schemas: dict[str, StructType]
 def append_idempotent(
     df: DataFrame, uri: str, app_id: str, version: int, *, partitions: list[str] | None = None
 ) -> None:
-    """Append `df`, once: Delta skips a write whose (`txnAppId`, `txnVersion`) it has already committed.
-
-    `partitions` (the table's partition columns): the rows are first hash-partitioned by them, so that each
-    table partition gets one new file per append, however many dates the batch spans, instead of one per Spark
-    task that holds rows of it."""
-    if partitions:
-        df = df.repartition(*partitions)
-    (
-        df.write.format("delta")
-        .mode("append")
-        .option("txnAppId", app_id)
-        .option("txnVersion", version)
-        # A column the code added since the table was created (an upgrade) is added to the table, not refused.
-        .option("mergeSchema", "true")
-        .save(uri)
-    )
+    """Append `df`, once: Delta skips a write whose (`txnAppId`, `txnVersion`) it has already committed (a state
+    lookup per append; a streaming run uses `lake.appends.RunAppends`, which needs it once per run). `partitions`:
+    as `lake.appends.append`'s."""
+    append(df, uri, partitions=partitions, txn=(app_id, version))
 
 
 def known_ids(spark: SparkSession, candidates: DataFrame, tables: Iterable[tuple[str, str]]) -> DataFrame:
@@ -99,9 +101,14 @@ def insert_new(
     append and the append is blind (it records no read), so this is exact only while the stream is the only
     writer of the table; a second writer (a backfill) needs an insert-only MERGE, whose conflict detection sees
     concurrent commits."""
+    append_idempotent(without_known(df, key, known), uri, app_id, version, partitions=partitions)
+
+
+def without_known(df: DataFrame, key: str, known: DataFrame) -> DataFrame:
+    """The rows of `df` whose `key` is not in `known` (from `known_ids`): a left anti join against the broadcast
+    known ids."""
     ids = F.broadcast(known)
-    new = df.join(ids, df[key] == ids[ID], "left_anti")
-    append_idempotent(new, uri, app_id, version, partitions=partitions)
+    return df.join(ids, df[key] == ids[ID], "left_anti")
 
 
 def count_rows(spark: SparkSession, uri: str) -> int:

@@ -2,7 +2,7 @@
 
 Per micro-batch, in this order: parse the envelope and route the first copy of each event through its
 contract's rules (one projection, `lake.routing`; which copies are first is `streaming.lanes`'); append every
-record to bronze (idempotent by `txnAppId`/`txnVersion`); publish every failing event to the DQ-failure topic
+record to bronze (idempotent: `lake.appends.RunAppends`); publish every failing event to the DQ-failure topic
 (at-least-once: a replay publishes again); stop the query if a `fail` rule broke; append the new events to
 quarantine and silver (idempotent too: a replay inserts nothing). Only then does Spark commit the batch's offsets
 (and its deduplication state), so a crash at any point replays the batch and loses nothing.
@@ -26,6 +26,7 @@ from pathlib import Path
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lake.appends import RunAppends
 from lake.publish import publish_failures
 from lake.routing import QUARANTINE as Q_OUTCOME
 from lake.routing import SILVER as S_OUTCOME
@@ -40,9 +41,9 @@ from lake.tables import (
     SILVER,
     append_idempotent,
     ensure_tables,
-    insert_new,
     known_ids,
     table_uri,
+    without_known,
 )
 from lake.transforms import BRONZE_COLUMNS, FAILED_RULES, mark_first, parse_events
 from observability.metrics import (
@@ -100,7 +101,9 @@ class BatchResult:
 class BatchTarget:
     """Where a micro-batch goes. `check_tables`: leave out of silver and quarantine every id either table already
     holds, by reading both tables' ids (the `table` dedupe mode: exact for good, its cost grows with the tables);
-    off when the query's deduplication state already dropped the copies (the `state` mode)."""
+    off when the query's deduplication state already dropped the copies (the `state` mode). `appends`: a
+    streaming run's (`lake.appends.RunAppends`, one per start of the query); without it, each append is made
+    idempotent by Delta's `txnAppId`/`txnVersion` alone (a static batch, a test's replay)."""
 
     lake: str
     app_id: str
@@ -109,6 +112,15 @@ class BatchTarget:
     failures_topic: str
     parallel: bool = True
     check_tables: bool = True
+    appends: RunAppends | None = None
+
+    def append(self, df: DataFrame, name: str, batch_id: int) -> None:
+        """Batch `batch_id`'s rows `df` into table `name`, once."""
+        uri, partitions = table_uri(self.lake, name), PARTITIONS[name]
+        if self.appends is not None:
+            self.appends.append(df, uri, batch_id, partitions=partitions)
+        else:
+            append_idempotent(df, uri, self.app_id, batch_id, partitions=partitions)
 
 
 @dataclass(frozen=True)
@@ -206,11 +218,7 @@ def _inserts(routed: DataFrame, stats: _Stats, batch_id: int, target: BatchTarge
     wanted = [name for name, n in ((QUARANTINE, stats.quarantine), (SILVER, stats.silver)) if n]
 
     def blind() -> None:
-        _run(
-            [partial(append_idempotent, rows[n], uris[n], target.app_id, batch_id, partitions=PARTITIONS[n])
-             for n in wanted],
-            target.parallel,
-        )  # fmt: skip
+        _run([partial(target.append, rows[n], n, batch_id) for n in wanted], target.parallel)
 
     def checked() -> None:
         candidates = routed.select(F.col("record_id").alias(ID))
@@ -218,11 +226,9 @@ def _inserts(routed: DataFrame, stats: _Stats, batch_id: int, target: BatchTarge
         try:
             known.count()  # materialised once: both inserts anti-join the cached ids
             _run(
-                [partial(insert_new, rows[n], uris[n], KEYS[n], known, app_id=target.app_id, version=batch_id,
-                         partitions=PARTITIONS[n])
-                 for n in wanted],
+                [partial(target.append, without_known(rows[n], KEYS[n], known), n, batch_id) for n in wanted],
                 target.parallel,
-            )  # fmt: skip
+            )
         finally:
             known.unpersist()
 
@@ -245,8 +251,7 @@ def write_lanes(lanes: DataFrame, batch_id: int, target: BatchTarget) -> BatchRe
         routed = lanes.where(F.col(LANE) == ROUTED)
 
         def bronze() -> None:
-            uri = table_uri(target.lake, BRONZE)
-            append_idempotent(received, uri, target.app_id, batch_id, partitions=PARTITIONS[BRONZE])
+            target.append(received, BRONZE, batch_id)
 
         def failures() -> None:
             by_rule.update(_failures_by_rule(routed))
@@ -377,14 +382,16 @@ def start_query(
     )
     if settings.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
+    app_id = checkpoint_app_id(settings)
     target = BatchTarget(
         settings.lake,
-        checkpoint_app_id(settings),
+        app_id,
         contracts,
         settings.kafka_bootstrap,
         settings.failures_topic,
         settings.parallel_writes,
         check_tables=settings.stream_dedupe == "table",
+        appends=RunAppends(app_id),
     )
 
     def each_batch(batch: DataFrame, batch_id: int) -> None:
