@@ -9,20 +9,22 @@ is self-contained (the standard library and SQLAlchemy only) because a user's sh
 Two things, for SQLite only:
 
 - **A 60 s busy timeout** instead of Python's 5 s, so a writer waits for another writer's lock.
-- **`BEGIN IMMEDIATE` in the CLI.** A busy timeout cannot help a transaction that read first and then writes:
-  in WAL mode, once another connection has committed since that transaction's first read, SQLite refuses the
-  write at once with `database is locked` (`SQLITE_BUSY_SNAPSHOT`); no wait would make the stale snapshot fresh.
-  `airflow backfill create` is such a transaction: each run is a savepoint that looks for an existing run and then
-  inserts one, while the scheduler commits every few seconds (apache/airflow#66726, #68699; it failed our CI
-  twice). Opening every transaction with `BEGIN IMMEDIATE` takes the write lock before the first read, so the
-  snapshot cannot go stale: the CLI waits (up to the busy timeout) instead of failing.
+- **`BEGIN IMMEDIATE` for `airflow backfill …`.** A busy timeout cannot help a transaction that read first and
+  then writes: in WAL mode, once another connection has committed since that transaction's first read, SQLite
+  refuses the write at once with `database is locked` (`SQLITE_BUSY_SNAPSHOT`); no wait would make the stale
+  snapshot fresh. `airflow backfill create` is such a transaction: each run is a savepoint that looks for an
+  existing run and then inserts one, while the scheduler commits every few seconds (apache/airflow#66726,
+  #68699; it failed our CI twice). Opening every transaction with `BEGIN IMMEDIATE` takes the write lock before
+  the first read, so the snapshot cannot go stale: the CLI waits (up to the busy timeout) instead of failing.
 
-  The services `weir airflow up` starts keep Airflow's own deferred transactions (`WEIR_AIRFLOW_SQLITE_BEGIN=
-  DEFERRED` in their environment): a service may hold a read transaction in one session while another session of
-  the same thread writes, which `BEGIN IMMEDIATE` would turn into a wait on itself."""
+  Every other process keeps Airflow's own deferred transactions: a service may hold a read transaction in one
+  session while another session of the same thread writes, which `BEGIN IMMEDIATE` would turn into a wait on
+  itself, and `airflow db migrate` fails under it. `WEIR_AIRFLOW_SQLITE_BEGIN=IMMEDIATE|DEFERRED` overrides the
+  choice for one process."""
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["create_metadata_engine"]  # the one name Airflow copies into `airflow.settings`
@@ -32,9 +34,22 @@ BEGIN_ENV = "WEIR_AIRFLOW_SQLITE_BEGIN"
 BEGINS = ("IMMEDIATE", "DEFERRED")
 
 
-def sqlite_begin(environ: Mapping[str, str] | None = None) -> str:
-    """How this process opens SQLite transactions: `IMMEDIATE` (the default: the CLI) or `DEFERRED` (services)."""
-    value = (os.environ if environ is None else environ).get(BEGIN_ENV, "IMMEDIATE").strip().upper()
+IMMEDIATE_COMMANDS = ("backfill",)  # the `airflow` subcommands that begin IMMEDIATE
+
+
+def sqlite_begin(environ: Mapping[str, str] | None = None, argv: Sequence[str] | None = None) -> str:
+    """How this process opens SQLite transactions: `WEIR_AIRFLOW_SQLITE_BEGIN` if set, else `IMMEDIATE` for
+    `airflow backfill …` and `DEFERRED` for everything else."""
+    env = os.environ if environ is None else environ
+    args = sys.argv if argv is None else argv
+    value = env.get(BEGIN_ENV, "").strip().upper()
+    if not value:
+        command = args[1] if len(args) > 1 else ""
+        return (
+            "IMMEDIATE"
+            if os.path.basename(args[0] if args else "") == "airflow" and command in IMMEDIATE_COMMANDS
+            else "DEFERRED"
+        )
     if value not in BEGINS:
         raise ValueError(f"{BEGIN_ENV}={value!r}: expected one of {', '.join(BEGINS)}")
     return value

@@ -15,15 +15,19 @@ AIRFLOW_PYTHON = REPO_ROOT / ".venv-airflow" / "bin" / "python"
 PROBE = Path(__file__).with_name("sqlite_race_probe.py")
 
 
-def test_a_cli_begins_immediate_unless_told_otherwise() -> None:
-    assert sqlite_begin({}) == "IMMEDIATE"
-    assert sqlite_begin({BEGIN_ENV: " deferred "}) == "DEFERRED"
+def test_airflow_backfill_begins_immediate_and_everything_else_deferred() -> None:
+    airflow = "/x/.venv-airflow/bin/airflow"
+    assert sqlite_begin({}, [airflow, "backfill", "create", "--dag-id", "d"]) == "IMMEDIATE"
+    for argv in ([airflow, "db", "migrate"], [airflow, "scheduler"], [airflow], ["python", "backfill"], []):
+        assert sqlite_begin({}, argv) == "DEFERRED", argv
+    assert sqlite_begin({BEGIN_ENV: " deferred "}, [airflow, "backfill", "create"]) == "DEFERRED"
+    assert sqlite_begin({BEGIN_ENV: "immediate"}, [airflow, "db", "migrate"]) == "IMMEDIATE"
     assert SERVICE_ENV == {BEGIN_ENV: "DEFERRED"}
 
 
 def test_an_unknown_begin_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=f"{BEGIN_ENV}='EXCLUSIVE': expected one of IMMEDIATE, DEFERRED"):
-        sqlite_begin({BEGIN_ENV: "exclusive"})
+        sqlite_begin({BEGIN_ENV: "exclusive"}, [])
 
 
 def test_the_busy_timeout_is_added_and_a_configured_one_kept() -> None:
@@ -57,7 +61,8 @@ def race(tmp_path: Path, extra_env: dict[str, str]) -> dict[str, object]:
 
 
 def test_a_cli_that_reads_then_writes_waits_for_a_concurrent_writer_instead_of_failing(tmp_path: Path) -> None:
-    result = race(tmp_path, {})
+    """What `airflow backfill …` gets (the probe is not `airflow backfill`, so it asks for it by name)."""
+    result = race(tmp_path, {BEGIN_ENV: "IMMEDIATE"})
     assert result["busy_timeout_ms"] == SQLITE_BUSY_TIMEOUT_S * 1000
     assert result["cli"] == "committed", result
     assert result["rows"] == ["cli", "other"]
@@ -67,8 +72,9 @@ def test_a_cli_that_reads_then_writes_waits_for_a_concurrent_writer_instead_of_f
 
 
 def test_with_deferred_transactions_the_same_race_fails_at_once_whatever_the_timeout(tmp_path: Path) -> None:
-    """The control: what Airflow's services keep, and what every CLI had before; the busy timeout does not help."""
-    result = race(tmp_path, dict(SERVICE_ENV))
+    """The control: what every other process keeps, and what `airflow backfill` had before; the busy timeout
+    does not help."""
+    result = race(tmp_path, {})
     assert result["busy_timeout_ms"] == SQLITE_BUSY_TIMEOUT_S * 1000
     assert result["cli"] == "(sqlite3.OperationalError) database is locked", result
     assert result["rows"] == ["other"]

@@ -28,7 +28,7 @@ Say = Callable[[str], None]
 USER = "admin"
 DAGS_FOLDER = REPO_ROOT / "orchestration" / "dags"
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
-# the services keep Airflow's deferred SQLite transactions; a CLI run with the home begins IMMEDIATE (see the module)
+# the services keep Airflow's deferred SQLite transactions; `airflow backfill …` begins IMMEDIATE (see the module)
 SERVICE_ENV = {airflow_local_settings.BEGIN_ENV: "DEFERRED"}
 
 
