@@ -67,7 +67,7 @@ lint: install
 	$(BIN)/lint-imports
 
 test: lint jars tools airflow-venv
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 unit: install tools
 	$(BIN)/pytest -m "not integration and not e2e"

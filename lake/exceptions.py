@@ -7,3 +7,7 @@ class LakeError(Exception):
 
 class MissingJarsError(LakeError):
     """The Spark extras (Kafka source, Delta) are not where the settings say."""
+
+
+class LocalFsJarError(LakeError):
+    """Weir's local file system classes (`lake/jvm`) could not be compiled or packed."""

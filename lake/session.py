@@ -1,17 +1,19 @@
 """The Spark session every Weir job uses: Delta enabled, the Kafka and Delta jars from local paths
-(`spark.jars`, never `spark.jars.packages`), UTC everywhere."""
+(`spark.jars`, never `spark.jars.packages`), `file:` without a process per file (`lake.localfs`), UTC
+everywhere."""
 
 from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from lake.exceptions import MissingJarsError
+from lake.localfs import find_jar, hadoop_settings, is_localfs_jar
 
 JIT_OPTIONS = "-XX:-DontCompileHugeMethods"
 
 
 def spark_jars(jars_dir: Path) -> list[str]:
-    jars = sorted(str(p.resolve()) for p in jars_dir.glob("*.jar"))
+    jars = sorted(str(p.resolve()) for p in jars_dir.glob("*.jar") if not is_localfs_jar(p))
     if not any("delta-spark" in j for j in jars) or not any("spark-sql-kafka" in j for j in jars):
         raise MissingJarsError(
             f"the Spark Kafka and Delta jars are not in {jars_dir}: run `weir jars` (or `make jars`)"
@@ -27,10 +29,11 @@ def build_session(
     shuffle_partitions: int = 2,
     driver_memory: str = "2g",
 ) -> SparkSession:
+    jars = spark_jars(jars_dir)
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
-        .config("spark.jars", ",".join(spark_jars(jars_dir)))
+        .config("spark.jars", ",".join(jars))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
         .config("spark.sql.session.timeZone", "UTC")
@@ -53,6 +56,9 @@ def build_session(
         .config("spark.databricks.delta.snapshotPartitions", "2")
         .config("spark.databricks.delta.properties.defaults.enableChangeDataFeed", "false")
     )
+    # `file:` without a `chmod` process per new file, when `weir jars` could compile the classes (lake.localfs).
+    for key, value in hadoop_settings(find_jar(jars_dir)).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -139,6 +139,8 @@ def _jars(_: argparse.Namespace) -> int:
     home = Home.from_env().ensure()
     for name, fetched in jars.fetch_all(home).items():
         print(f"{name:<6} {home.jars / name} ({'fetched' if fetched else 'cached'})")
+    localfs = jars.localfs_jar(home)
+    print(f"{'file:':<6} {localfs} (Weir's local file system classes)" if localfs else f"file:  {jars.NO_JAVAC}")
     return 0
 
 

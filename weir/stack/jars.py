@@ -2,7 +2,8 @@
 
 A folder is complete when its `.complete` stamp holds the hash of the pom that filled it: a second run with
 the same pom fetches nothing. Spark's folder leaves out every jar whose artifact pyspark already ships, so
-the session's classpath has one copy of each library (pyspark's).
+the session's classpath has one copy of each library (pyspark's), and holds Weir's own `file:` classes,
+compiled from `lake/jvm` when a `javac` is on PATH (`lake.localfs`).
 """
 
 import hashlib
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pyspark
 
+from lake.localfs import build_jar
 from weir.exceptions import JarsError
 from weir.stack.paths import Home, infra_pom
 
@@ -47,11 +49,27 @@ def is_complete(folder: Path, pom: Path) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == _pom_digest(pom)
 
 
+NO_JAVAC = (
+    "no javac on PATH: Spark keeps Hadoop's local file system, which forks `chmod` twice for every new file "
+    "(an append over 365 dates ~4x slower; docs/performance.md); install a JDK "
+    "(Debian: apt-get install openjdk-17-jdk-headless) and run `weir jars` again"
+)
+
+
+def localfs_jar(home: Home) -> Path | None:
+    """Weir's `file:` classes in the Spark jars folder, compiled now if their sources changed; None without
+    `javac` (the session then keeps Hadoop's own classes)."""
+    return build_jar(home.jars / "spark", pyspark_jars_dir())
+
+
 def fetch(name: str, home: Home, *, quiet: bool = True) -> tuple[Path, bool]:
-    """Ensure `$WEIR_HOME/jars/<name>` is complete; returns (folder, fetched_now)."""
+    """Ensure `$WEIR_HOME/jars/<name>` is complete (for `spark`, with Weir's `file:` classes when a `javac` is
+    there); returns (folder, fetched_now)."""
     pom = infra_pom(name)
     folder = home.jars / name
     if is_complete(folder, pom):
+        if name == "spark":
+            localfs_jar(home)
         return folder, False
     if shutil.which("mvn") is None:
         raise JarsError("Maven (`mvn`) is not on PATH: install it (Debian: apt-get install maven)")
@@ -79,6 +97,8 @@ def fetch(name: str, home: Home, *, quiet: bool = True) -> tuple[Path, bool]:
     (staging / STAMP).write_text(_pom_digest(pom) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
+    if name == "spark":
+        localfs_jar(home)
     return folder, True
 
 
