@@ -261,6 +261,22 @@ def _wait_found(posted: dict[str, float], watchers: dict[str, DeltaLogWatcher], 
         time.sleep(1.0)
 
 
+def _warm_up(
+    port: int,
+    events: list[dict[str, Any]],
+    per_request: int,
+    interval_s: float,
+    threads: int,
+    watchers: dict[str, DeltaLogWatcher],
+    stream: Service,
+) -> None:
+    """Post `events` (untimed) and wait until every accepted one is in the tables."""
+    posted = post_open_loop(port, make_batches(events, per_request), interval_s, threads)
+    missing = _wait_found(posted.accepted_at, watchers, 300)
+    if missing:
+        raise RuntimeError(f"{missing} warm-up events never reached the tables: {stream.log_file}")
+
+
 def latency_phase(
     args: Any, state: Path, bootstrap: str, contracts: Path, failures_topic: str, log: Any
 ) -> dict[str, Any]:
@@ -295,12 +311,14 @@ def latency_phase(
         stream = start_stream(stream_home, env)
         wait_until("the streaming job's tables", watchers["silver"].exists, 300, [stream, gateway])
         log(f"streaming job started, tables created after {time.monotonic() - t0:.1f} s; warm-up")
-        warm = make_batches(_events(20 * args.per_request, seed=7), args.per_request)
-        warm_posted = post_open_loop(port, warm, 0.05, 4)
-        missing = _wait_found(warm_posted.accepted_at, watchers, 300)
-        if missing:
-            raise RuntimeError(f"{missing} warm-up events never reached the tables: {stream.log_file}")
-        log(f"first batches done {time.monotonic() - t0:.1f} s after start; posting {args.rate:g} events/s")
+        _warm_up(port, _events(20 * args.per_request, seed=7), args.per_request, 0.05, 4, watchers, stream)
+        log(f"first batches done {time.monotonic() - t0:.1f} s after start")
+        warmup_s = getattr(args, "latency_warmup_seconds", 0.0)
+        if warmup_s > 0:  # the measured phase starts in the steady state: JIT-compiled code, state, dates' dirs
+            steady = _events(int(args.rate * warmup_s), seed=6)
+            _warm_up(port, steady, args.per_request, args.per_request / args.rate, 8, watchers, stream)
+            log(f"{len(steady):,} events posted at {args.rate:g}/s for {warmup_s:g} s, all found")
+        log(f"posting {args.rate:g} events/s")
 
         total = int(args.rate * args.latency_seconds)
         batches = make_batches(_events(total, seed=8), args.per_request)
@@ -336,6 +354,7 @@ def latency_phase(
         "latency": latency_figures(posted.accepted_at, watchers),
         "trigger_seconds": trigger,
         "profile": args.profile,
+        "warmup_seconds_at_rate": getattr(args, "latency_warmup_seconds", 0.0),
         "starting_offsets": "earliest (fresh topic)" if private else "end offsets",
         "batches_during_phase": int(batches_n),
         "mean_batch_s": round(batch_s / batches_n, 3) if batches_n else None,

@@ -284,6 +284,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=30.0, help="duration of the latency phase")
     parser.add_argument("--rate", type=float, default=2000.0, help="events/s posted in the latency phase")
     parser.add_argument("--per-request", type=int, default=20, help="events per request in the latency phase")
+    parser.add_argument(
+        "--latency-warmup-seconds",
+        type=float,
+        default=0.0,
+        help="before the latency phase, post at --rate this long and wait until all is in the tables (steady state)",
+    )
     parser.add_argument("--profile", help="the job's profile in the latency phase (WEIR_STREAM_PROFILE)")
     parser.add_argument(
         "--trigger-seconds", type=float, help="WEIR_TRIGGER_SECONDS (latency; default 1 unless --profile)"

@@ -153,6 +153,8 @@ def test_each_python_name_the_docs_mention_exists():
                 name, before, after = m.group(0), span[: m.start()][-1:], span[m.end() :][:1]
                 if re.search(r"\.(py|md|lock|ya?ml|v1)$", name) or "/" in (before, after) or after == "-":
                     continue  # a file (bench/quality.py) or a topic (weir.dq-failures.v1), not a Python name
+                if before == ".":
+                    continue  # the tail of a longer dotted name: a Java class (io.weir.fs.NioLocalFs)
                 if not _resolves(name):
                     stale.append(f"{doc.name}: {name}")
     assert not stale
