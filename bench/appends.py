@@ -18,7 +18,6 @@ Last stdout line: one JSON object (medians and p90 per variant, the ratios, ever
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -29,7 +28,8 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from bench._machine import load, machine  # noqa: E402
+from bench._machine import load  # noqa: E402
+from bench._variants import result_line, round_line, timed_round  # noqa: E402
 from weir.stack.jars import fetch  # noqa: E402
 from weir.stack.paths import Home  # noqa: E402
 
@@ -38,10 +38,6 @@ VARIANTS = ("txn", "marker", "bare")
 
 def log(message: str) -> None:
     print(f"[bench/appends {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def p90(values: list[float]) -> float:
-    return sorted(values)[int(0.9 * (len(values) - 1))]
 
 
 def main() -> int:
@@ -85,30 +81,15 @@ def main() -> int:
     for batch in range(args.rounds):
         df = rows(batch).cache()  # the same rows for every variant of the round
         df.count()
-        for variant in VARIANTS:
-            t = time.perf_counter()
-            write[variant](df, batch)
-            seconds[variant].append(round(time.perf_counter() - t, 3))
+        timed_round(seconds, VARIANTS, lambda v: write[v](df, batch))  # noqa: B023 (called at once)
         df.unpersist()
-        log(f"round {batch + 1}/{args.rounds}: " + ", ".join(f"{v} {seconds[v][-1]:.2f} s" for v in VARIANTS))
+        log(round_line(batch + 1, args.rounds, seconds))
     spark_version = str(spark.version)
     spark.stop()
-    timed = {v: s[args.warmup :] for v, s in seconds.items()}
-    med = {v: round(statistics.median(s), 3) for v, s in timed.items()}
-    result = {
-        "benchmark": "appends",
-        "rows_per_append": args.rows,
-        "rounds": args.rounds,
-        "warmup_rounds": args.warmup,
-        "median_s": med,
-        "p90_s": {v: round(p90(s), 3) for v, s in timed.items()},
-        "ratio_marker_over_txn": round(med["marker"] / med["txn"], 3),
-        "ratio_bare_over_marker": round(med["bare"] / med["marker"], 3),
-        "seconds": seconds,
-        "machine": machine(spark_version),
-        "load_before": started_load,
-        "load_after": load(),
-    }
+    result = result_line("appends", args, seconds, spark_version, started_load)
+    med = result["median_s"]
+    result["ratio_marker_over_txn"] = round(med["marker"] / med["txn"], 3)
+    result["ratio_bare_over_marker"] = round(med["bare"] / med["marker"], 3)
     log(
         f"median per append: txn {med['txn']:.2f} s, marker {med['marker']:.2f} s, bare {med['bare']:.2f} s "
         f"(marker/txn {result['ratio_marker_over_txn']})"

@@ -21,7 +21,6 @@ Last stdout line: one JSON object (medians and p90 per variant, the ratio, every
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +31,8 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from bench._machine import load, machine  # noqa: E402
+from bench._machine import load  # noqa: E402
+from bench._variants import result_line, round_line, timed_round  # noqa: E402
 from weir.stack.jars import fetch, localfs_jar  # noqa: E402
 from weir.stack.paths import Home  # noqa: E402
 
@@ -42,10 +42,6 @@ HADOOP_ABSTRACT_FS = "org.apache.hadoop.fs.local.LocalFs"
 
 def log(message: str) -> None:
     print(f"[bench/localfs {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def p90(values: list[float]) -> float:
-    return sorted(values)[int(0.9 * (len(values) - 1))]
 
 
 def switcher(spark: Any, file_system: str, abstract_file_system: str) -> Any:
@@ -111,32 +107,24 @@ def main() -> int:
         order = VARIANTS if batch % 2 == 0 else tuple(reversed(VARIANTS))
         for variant in order:
             use(variant)
-            t = time.perf_counter()
-            append(df, uris[variant], partitions=["event_date"])
-            seconds[variant].append(round(time.perf_counter() - t, 3))
+            timed_round(seconds, [variant], lambda v: append(df, uris[v], partitions=["event_date"]))  # noqa: B023
         df.unpersist()
-        log(f"round {batch + 1}/{args.rounds}: " + ", ".join(f"{v} {seconds[v][-1]:.2f} s" for v in VARIANTS))
+        log(round_line(batch + 1, args.rounds, seconds))
     files = {v: sum(1 for _ in (lake / v).rglob("*.parquet")) for v in VARIANTS}
     spark_version = str(spark.version)
     spark.stop()
-    timed = {v: s[args.warmup :] for v, s in seconds.items()}
-    med = {v: round(statistics.median(s), 3) for v, s in timed.items()}
-    result = {
-        "benchmark": "localfs",
-        "rows_per_append": args.rows,
-        "dates": args.dates,
-        "rounds": args.rounds,
-        "warmup_rounds": args.warmup,
-        "file_system_classes": classes,
-        "parquet_files": files,
-        "median_s": med,
-        "p90_s": {v: round(p90(s), 3) for v, s in timed.items()},
-        "ratio_weir_over_hadoop": round(med["weir"] / med["hadoop"], 3),
-        "seconds": seconds,
-        "machine": machine(spark_version),
-        "load_before": started_load,
-        "load_after": load(),
-    }
+    result = result_line(
+        "localfs",
+        args,
+        seconds,
+        spark_version,
+        started_load,
+        dates=args.dates,
+        file_system_classes=classes,
+        parquet_files=files,
+    )
+    med = result["median_s"]
+    result["ratio_weir_over_hadoop"] = round(med["weir"] / med["hadoop"], 3)
     log(
         f"median per append: hadoop {med['hadoop']:.2f} s, weir {med['weir']:.2f} s "
         f"(weir/hadoop {result['ratio_weir_over_hadoop']})"
