@@ -313,7 +313,7 @@ def latency_phase(
         log(f"streaming job started, tables created after {time.monotonic() - t0:.1f} s; warm-up")
         _warm_up(port, _events(20 * args.per_request, seed=7), args.per_request, 0.05, 4, watchers, stream)
         log(f"first batches done {time.monotonic() - t0:.1f} s after start")
-        warmup_s = getattr(args, "latency_warmup_seconds", 0.0)
+        warmup_s = args.latency_warmup_seconds
         if warmup_s > 0:  # the measured phase starts in the steady state: JIT-compiled code, state, dates' dirs
             steady = _events(int(args.rate * warmup_s), seed=6)
             _warm_up(port, steady, args.per_request, args.per_request / args.rate, 8, watchers, stream)
@@ -354,7 +354,7 @@ def latency_phase(
         "latency": latency_figures(posted.accepted_at, watchers),
         "trigger_seconds": trigger,
         "profile": args.profile,
-        "warmup_seconds_at_rate": getattr(args, "latency_warmup_seconds", 0.0),
+        "warmup_seconds_at_rate": args.latency_warmup_seconds,
         "starting_offsets": "earliest (fresh topic)" if private else "end offsets",
         "batches_during_phase": int(batches_n),
         "mean_batch_s": round(batch_s / batches_n, 3) if batches_n else None,

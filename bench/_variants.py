@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from bench._machine import load, machine
+
 
 def p90(values: list[float]) -> float:
     return sorted(values)[int(0.9 * (len(values) - 1))]
@@ -37,8 +39,6 @@ def result_line(
 ) -> dict[str, Any]:
     """The JSON line's fields every such benchmark has (sizes, medians and p90s, every round's seconds, the
     machine and its load), with `extra` after the sizes."""
-    from bench._machine import load, machine
-
     return {
         "benchmark": benchmark,
         "rows_per_append": args.rows,

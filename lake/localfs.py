@@ -104,7 +104,7 @@ def build_jar(out_dir: Path, pyspark_jars: Path, *, javac: str | None = None) ->
                 jar.write(cls, cls.relative_to(classes).as_posix())
         out_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(str(staging), target)
-    for old in out_dir.glob(f"{JAR_PREFIX}*.jar"):
-        if old != target:
+    for old in out_dir.iterdir():
+        if is_localfs_jar(old) and old != target:
             old.unlink()
     return target

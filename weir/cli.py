@@ -133,13 +133,14 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _jars(_: argparse.Namespace) -> int:
+    from lake.localfs import find_jar
     from weir.stack import jars
     from weir.stack.paths import Home
 
     home = Home.from_env().ensure()
     for name, fetched in jars.fetch_all(home).items():
         print(f"{name:<6} {home.jars / name} ({'fetched' if fetched else 'cached'})")
-    localfs = jars.localfs_jar(home)
+    localfs = find_jar(home.jars / "spark")  # built by the Spark folder's fetch above, unless there is no javac
     print(f"{'file:':<6} {localfs} (Weir's local file system classes)" if localfs else f"file:  {jars.NO_JAVAC}")
     return 0
 

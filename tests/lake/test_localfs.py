@@ -58,7 +58,6 @@ def test_without_javac_nothing_is_built_and_nothing_fails(tmp_path: Path, monkey
 @needs_javac
 def test_the_jar_is_compiled_once_and_replaces_older_ones(tmp_path: Path) -> None:
     old = tmp_path / "weir-localfs-000000000000.jar"
-    tmp_path.mkdir(exist_ok=True)
     old.write_bytes(b"")
     jar = build_jar(tmp_path, pyspark_jars_dir())
     assert jar == tmp_path / localfs.jar_name()

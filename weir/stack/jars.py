@@ -67,10 +67,16 @@ def fetch(name: str, home: Home, *, quiet: bool = True) -> tuple[Path, bool]:
     there); returns (folder, fetched_now)."""
     pom = infra_pom(name)
     folder = home.jars / name
-    if is_complete(folder, pom):
-        if name == "spark":
-            localfs_jar(home)
-        return folder, False
+    fetched = not is_complete(folder, pom)
+    if fetched:
+        _fill(name, pom, folder, quiet=quiet)
+    if name == "spark":
+        localfs_jar(home)
+    return folder, fetched
+
+
+def _fill(name: str, pom: Path, folder: Path, *, quiet: bool) -> None:
+    """Run Maven for `pom` into a staging folder, stamp it, and put it in `folder`'s place."""
     if shutil.which("mvn") is None:
         raise JarsError("Maven (`mvn`) is not on PATH: install it (Debian: apt-get install maven)")
     staging = folder.with_name(name + ".partial")
@@ -97,9 +103,6 @@ def fetch(name: str, home: Home, *, quiet: bool = True) -> tuple[Path, bool]:
     (staging / STAMP).write_text(_pom_digest(pom) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    if name == "spark":
-        localfs_jar(home)
-    return folder, True
 
 
 def fetch_all(home: Home) -> dict[str, bool]:
