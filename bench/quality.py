@@ -1,5 +1,7 @@
 """Quality engine benchmark: Weir's Spark engine with 50 row rules, the same scan with 0 rules, and Great
-Expectations (Spark execution engine) with the same 50 checks, on the same Parquet data in the same run.
+Expectations (Spark execution engine) with the same 50 checks, on the same Parquet data in the same run. With
+Weir's jar built (`weir jars`, a JDK), the 50 rules also run a second time with regexes instead of Weir's format
+matchers (`weir_rules_regex`), and both verdicts are counted.
 
     .venv/bin/python bench/quality.py [--rows 5000000] [--repeats 3] [--keep-data] [--data DIR] [--no-gx]
 
@@ -46,12 +48,18 @@ def log(message: str) -> None:
     print(f"[bench/quality {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+from lake.localfs import find_jar, hadoop_settings  # noqa: E402
 from lake.session import JIT_OPTIONS  # noqa: E402
+from quality.engines.spark import matchers  # noqa: E402
+from weir.stack.paths import Home  # noqa: E402
 
 
 def session(driver_memory: str) -> SparkSession:
+    builder = SparkSession.builder
+    for key, value in hadoop_settings(find_jar(Home.from_env().jars / "spark")).items():  # Weir's jar, if built
+        builder = builder.config(key, value)
     spark = (
-        SparkSession.builder.master(MASTER)
+        builder.master(MASTER)
         .appName("weir-bench-quality")
         .config("spark.driver.memory", driver_memory)
         .config("spark.driver.extraJavaOptions", JIT_OPTIONS)  # what Weir's own sessions use
@@ -65,6 +73,11 @@ def session(driver_memory: str) -> SparkSession:
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def with_matchers(spark: SparkSession, on: bool) -> None:
+    """Whether the rules built next use Weir's format matchers (when registered) or regexes."""
+    spark.conf.set(matchers.REGISTERED_CONF, "true" if on else "false")
 
 
 class Jobs:
@@ -95,21 +108,25 @@ class Jobs:
         return elapsed, len(self.sc.statusTracker().getJobIdsForGroup(group)), out
 
 
-def weir_scan(spark: SparkSession, path: str, rules: Any, now: datetime) -> Callable[[], None]:
+def weir_scan(spark: SparkSession, path: str, rules: Any, now: datetime, *, regex: bool = False) -> Callable[[], None]:
     from quality.engines.spark import with_dq_failures
 
     def run() -> None:
         df = data.read(spark, path)
+        with_matchers(spark, not regex)
         with_dq_failures(df, rules, now=now).write.format("noop").mode("overwrite").save()
+        with_matchers(spark, True)
 
     return run
 
 
-def weir_failures(spark: SparkSession, path: str, rules: Any, now: datetime) -> dict[str, int]:
+def weir_failures(spark: SparkSession, path: str, rules: Any, now: datetime, *, regex: bool = False) -> dict[str, int]:
     """Untimed: how many rows each rule flagged (proof the rules ran and found the planted bad values)."""
     from quality.engines.spark import FAILURES, with_dq_failures
 
+    with_matchers(spark, not regex)
     df = with_dq_failures(data.read(spark, path), rules, now=now)
+    with_matchers(spark, True)
     counts = df.select(F.explode(FAILURES).alias("f")).groupBy("f.rule").count().collect()
     flagged = {row["rule"]: int(row["count"]) for row in counts}
     flagged["__rows__"] = int(df.where(F.size(FAILURES) > 0).count())
@@ -243,8 +260,12 @@ def figures(rows: int, m: Measurement) -> dict[str, Any]:
     gx_s = median(m.times.get("gx", []))
     overhead = ratio(with_rules, no_rules)
     speedup = ratio(gx_s, with_rules)
+    with_regex = median(m.times.get("weir_rules_regex", []))
     return {
         "weir_rules_s": seconds(with_rules),
+        "weir_rules_regex_s": seconds(with_regex),
+        "matchers_over_regex": ratio(with_rules, with_regex),
+        "rules_overhead_ratio_regex": ratio(with_regex, no_rules),
         "weir_rules_rows_per_s": rate(rows, with_rules),
         "weir_no_rules_s": seconds(no_rules),
         "weir_no_rules_rows_per_s": rate(rows, no_rules),
@@ -258,6 +279,9 @@ def figures(rows: int, m: Measurement) -> dict[str, Any]:
         "speedup_target_met": speedup is not None and speedup >= SPEEDUP_TARGET,
         "cpu_s": {name: seconds(median(values)) for name, values in m.cpu.items()},
         "rules_overhead_ratio_cpu": ratio(median(m.cpu.get("weir_rules", [])), median(m.cpu.get("weir_no_rules", []))),
+        "rules_overhead_ratio_regex_cpu": ratio(
+            median(m.cpu.get("weir_rules_regex", [])), median(m.cpu.get("weir_no_rules", []))
+        ),
         "gx_over_weir_cpu": ratio(median(m.cpu.get("gx", [])), median(m.cpu.get("weir_rules", []))),
     }
 
@@ -266,8 +290,11 @@ def run(spark: SparkSession, jobs: Jobs, path: str, args: argparse.Namespace, no
     rules, weir_error = load_weir(now)
     gx, gx_version, gx_error = (None, None, "skipped (--no-gx)") if args.no_gx else load_gx(spark, now)
     variants: dict[str, Callable[[], Any]] = {}
+    has_matchers = matchers.register(spark)
     if rules is not None:
         variants["weir_rules"] = weir_scan(spark, path, rules, now)
+        if has_matchers:
+            variants["weir_rules_regex"] = weir_scan(spark, path, rules, now, regex=True)
     variants["weir_no_rules"] = weir_scan(spark, path, [], now)
     if gx is not None:
         variants["gx"] = lambda: gx.validate(data.read(spark, path))
@@ -283,6 +310,7 @@ def run(spark: SparkSession, jobs: Jobs, path: str, args: argparse.Namespace, no
         **figures(args.rows, m),
         "gx_error": m.gx_error or gx_error,
         "weir_error": weir_error,
+        "format_matchers": has_matchers,
         "spark_jobs_per_run": m.jobs,
         "times_s": {name: [round(t, 3) for t in ts] for name, ts in m.times.items()},
     }
@@ -293,6 +321,12 @@ def run(spark: SparkSession, jobs: Jobs, path: str, args: argparse.Namespace, no
         out["weir_rules_that_flagged"] = len(flagged)
         weir_flagged = set(flagged)
         log("Weir rows flagged per rule: " + json.dumps(flagged, sort_keys=True))
+        if has_matchers:  # the same verdicts with regexes: the same rows, the same count for each rule
+            flagged_regex = weir_failures(spark, path, rules, now, regex=True)
+            out["weir_rows_flagged_regex"] = flagged_regex.pop("__rows__")
+            out["verdicts_same_as_regex"] = (
+                flagged_regex == flagged and out["weir_rows_flagged_regex"] == out["weir_rows_flagged"]
+            )
     if m.gx_result is not None and gx is not None:
         failed, errors = gx.summarize(m.gx_result)
         out["gx_expectations_failed"] = len(failed)

@@ -1,6 +1,6 @@
 """The Spark session every Weir job uses: Delta enabled, the Kafka and Delta jars from local paths
-(`spark.jars`, never `spark.jars.packages`), `file:` without a process per file (`lake.localfs`), UTC
-everywhere."""
+(`spark.jars`, never `spark.jars.packages`), `file:` without a process per file (`lake.localfs`), the rules'
+format matchers (`quality.engines.spark.matchers`), UTC everywhere."""
 
 from pathlib import Path
 
@@ -8,6 +8,7 @@ from pyspark.sql import SparkSession
 
 from lake.exceptions import MissingJarsError
 from lake.localfs import find_jar, hadoop_settings, is_localfs_jar
+from quality.engines.spark import matchers
 
 JIT_OPTIONS = "-XX:-DontCompileHugeMethods"
 
@@ -61,4 +62,6 @@ def build_session(
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if find_jar(jars_dir) is not None:  # the rules' format checks without java.util.regex
+        matchers.register(spark)
     return spark

@@ -141,7 +141,8 @@ def _jars(_: argparse.Namespace) -> int:
     for name, fetched in jars.fetch_all(home).items():
         print(f"{name:<6} {home.jars / name} ({'fetched' if fetched else 'cached'})")
     localfs = find_jar(home.jars / "spark")  # built by the Spark folder's fetch above, unless there is no javac
-    print(f"{'file:':<6} {localfs} (Weir's local file system classes)" if localfs else f"file:  {jars.NO_JAVAC}")
+    what = "Weir's local file system classes and format matchers"
+    print(f"{'file:':<6} {localfs} ({what})" if localfs else f"file:  {jars.NO_JAVAC}")
     return 0
 
 

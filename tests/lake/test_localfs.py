@@ -33,18 +33,22 @@ def test_the_jar_goes_on_the_class_path_and_selects_both_file_system_apis(tmp_pa
 
 def test_an_older_jar_is_not_the_current_one(tmp_path: Path) -> None:
     (tmp_path / "weir-localfs-000000000000.jar").write_bytes(b"")
-    assert is_localfs_jar(tmp_path / "weir-localfs-000000000000.jar")
+    assert is_localfs_jar(tmp_path / "weir-localfs-000000000000.jar")  # its name before the format matchers
+    assert is_localfs_jar(tmp_path / "weir-jvm-000000000000.jar")
     assert not is_localfs_jar(tmp_path / "delta-spark_4.2_2.13-4.4.0.jar")
     assert find_jar(tmp_path) is None
 
 
-def test_the_jar_name_follows_the_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    copy = tmp_path / "jvm"
-    shutil.copytree(localfs.SOURCES, copy)
-    monkeypatch.setattr(localfs, "SOURCES", copy)
+@pytest.mark.parametrize("changed", ["NioLocalFs.java", "Formats.java"])
+def test_the_jar_name_follows_the_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, changed: str) -> None:
+    copies = []
+    for i, root in enumerate(localfs.SOURCE_ROOTS):
+        copies.append(tmp_path / f"root{i}")
+        shutil.copytree(root, copies[-1])
+    monkeypatch.setattr(localfs, "SOURCE_ROOTS", tuple(copies))
     before = localfs.jar_name()
     assert before == localfs.jar_name()
-    source = next(copy.rglob("NioLocalFs.java"))
+    source = next(s for root in copies for s in root.rglob(changed))
     source.write_text(source.read_text() + "\n// changed\n")
     assert localfs.jar_name() != before
 
@@ -64,6 +68,7 @@ def test_the_jar_is_compiled_once_and_replaces_older_ones(tmp_path: Path) -> Non
     with zipfile.ZipFile(jar) as z:
         names = set(z.namelist())
     assert {f"io/weir/fs/{c}.class" for c in ("NioLocalFileSystem", "NioRawLocalFileSystem", "NioLocalFs")} <= names
+    assert {"io/weir/quality/Formats.class", "io/weir/quality/FormatUdfs$Url.class"} <= names
     assert not old.exists()
     built = jar.stat().st_mtime_ns
     assert build_jar(tmp_path, pyspark_jars_dir()) == jar

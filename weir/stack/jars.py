@@ -51,14 +51,15 @@ def is_complete(folder: Path, pom: Path) -> bool:
 
 NO_JAVAC = (
     "no javac on PATH: Spark keeps Hadoop's local file system, which forks `chmod` twice for every new file "
-    "(an append over 365 dates ~4x slower; docs/performance.md); install a JDK "
+    "(an append over 365 dates ~4x slower; docs/performance.md), and the rules check formats with regexes; "
+    "install a JDK "
     "(Debian: apt-get install openjdk-17-jdk-headless) and run `weir jars` again"
 )
 
 
 def localfs_jar(home: Home) -> Path | None:
-    """Weir's `file:` classes in the Spark jars folder, compiled now if their sources changed; None without
-    `javac` (the session then keeps Hadoop's own classes)."""
+    """Weir's jar (its `file:` classes and format matchers) in the Spark jars folder, compiled now if their
+    sources changed; None without `javac` (the session then keeps Hadoop's own classes and the regexes)."""
     return build_jar(home.jars / "spark", pyspark_jars_dir())
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from pyspark.sql import Column
 
+from quality.engines.spark.matchers import url_matcher
 from quality.engines.spark.registry import spark_check
 from quality.engines.spark.values import Fields, check_string
 from quality.rules import format_patterns as patterns
@@ -43,8 +44,11 @@ spark_check("iso_currency")(_one_of(CURRENCIES))
 @spark_check("url")
 def url(p: rules.UrlParams, fields: Fields, field: str | None) -> Column:
     f = fields(field)
-    pattern = patterns.url(p.schemes)
-    return check_string(f, lambda _s: f.full_matches(pattern))
+    by_matcher = url_matcher(f.string, p.schemes)
+    if by_matcher is None:
+        pattern = patterns.url(p.schemes)
+        return check_string(f, lambda _s: f.full_matches(pattern))
+    return check_string(f, lambda _s: f.shared("url:" + ",".join(p.schemes), lambda: by_matcher))
 
 
 @spark_check("iso_date")

@@ -29,6 +29,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from quality.engines.spark.matchers import matcher
 from quality.rules import patterns
 from quality.rules.strings import WHITESPACE
 
@@ -37,7 +38,11 @@ PAYLOAD_VARIANT = "__weir_payload_v"
 
 
 def full_match(value: Column, pattern: str) -> Column:
-    """`value` matches `pattern` as a whole (Java regex; `\\z` is the absolute end)."""
+    """`value` matches `pattern` as a whole (Java regex; `\\z` is the absolute end): by Weir's JVM matcher
+    when the pattern has one and the session registered them (`quality.engines.spark.matchers`), else `rlike`."""
+    by_matcher = matcher(value, pattern)
+    if by_matcher is not None:
+        return by_matcher
     return value.rlike("^(?:" + pattern + ")\\z")
 
 
