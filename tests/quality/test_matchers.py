@@ -5,6 +5,7 @@ mutated from them; the session the tests share has them; without them `full_matc
 import random
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -117,6 +118,19 @@ def test_the_url_matcher_gives_the_regexes_verdicts(values: Any) -> None:
         want = None if row["s"] is None else python.fullmatch(row["s"]) is not None
         assert (row["m"], row["rx"]) == (want, want), row["s"]
     assert sum(bool(r["m"]) for r in got) > 10
+
+
+def test_rules_built_in_another_thread_use_them_too(spark: Any) -> None:
+    """A thread py4j has not seen (as `foreachBatch`'s callbacks run in) may have no active session."""
+    out: dict[str, str] = {}
+
+    def build() -> None:
+        out["column"] = spark.range(1).select(full_match(F.lit("x"), fp.UUID)).columns[0]
+
+    thread = threading.Thread(target=build)
+    thread.start()
+    thread.join()
+    assert "weir_is_uuid" in out["column"]
 
 
 def test_a_pattern_without_a_matcher_is_a_regex(spark: Any) -> None:

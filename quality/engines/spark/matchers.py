@@ -2,7 +2,7 @@
 patterns of `quality.rules.format_patterns` and `quality.rules.patterns` (UUID, e-mail, IPv4, IPv6, host name,
 URL, E.164, MAC, ISO date, RFC 3339, the envelope's event type and id), registered in a session as Spark
 functions (`register`). `full_match` calls them instead of a `java.util.regex` matcher when the session has
-them: the same verdicts (tests/quality/engines/spark/test_matchers.py compares both on generated strings), a
+them: the same verdicts (tests/quality/test_matchers.py compares them with both regex dialects on generated strings), a
 fraction of the cost. A session without them (no `javac` when the jar was built, a session Weir did not build)
 runs the regexes.
 
@@ -61,9 +61,13 @@ def register(spark: SparkSession) -> bool:
 
 
 def registered() -> bool:
-    """The active session has the matchers."""
-    spark = SparkSession.getActiveSession()
-    return spark is not None and spark.conf.get(REGISTERED_CONF, "false") == "true"
+    """The session expressions are built for has the matchers: the thread's active session, else the default
+    one (a thread py4j started for a callback, such as `foreachBatch`'s, may have no active session)."""
+    try:
+        spark = SparkSession.active()
+    except Exception:  # no session at all: nothing registered
+        return False
+    return spark.conf.get(REGISTERED_CONF, "false") == "true"
 
 
 def matcher(value: Column, pattern: str) -> Column | None:
