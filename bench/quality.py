@@ -18,7 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,9 +76,16 @@ def session(driver_memory: str) -> SparkSession:
     return spark
 
 
-def with_matchers(spark: SparkSession, on: bool) -> None:
-    """Whether the rules built next use Weir's format matchers (when registered) or regexes."""
-    spark.conf.set(matchers.REGISTERED_CONF, "true" if on else "false")
+@contextmanager
+def regexes(spark: SparkSession, on: bool) -> Iterator[None]:
+    """With `on`, the rules built inside use regexes even where Weir's format matchers are registered."""
+    before = spark.conf.get(matchers.REGISTERED_CONF, "false")
+    if on:
+        spark.conf.set(matchers.REGISTERED_CONF, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(matchers.REGISTERED_CONF, before)
 
 
 class Jobs:
@@ -113,9 +121,9 @@ def weir_scan(spark: SparkSession, path: str, rules: Any, now: datetime, *, rege
 
     def run() -> None:
         df = data.read(spark, path)
-        with_matchers(spark, not regex)
-        with_dq_failures(df, rules, now=now).write.format("noop").mode("overwrite").save()
-        with_matchers(spark, True)
+        with regexes(spark, regex):
+            checked = with_dq_failures(df, rules, now=now)
+        checked.write.format("noop").mode("overwrite").save()
 
     return run
 
@@ -124,9 +132,8 @@ def weir_failures(spark: SparkSession, path: str, rules: Any, now: datetime, *, 
     """Untimed: how many rows each rule flagged (proof the rules ran and found the planted bad values)."""
     from quality.engines.spark import FAILURES, with_dq_failures
 
-    with_matchers(spark, not regex)
-    df = with_dq_failures(data.read(spark, path), rules, now=now)
-    with_matchers(spark, True)
+    with regexes(spark, regex):
+        df = with_dq_failures(data.read(spark, path), rules, now=now)
     counts = df.select(F.explode(FAILURES).alias("f")).groupBy("f.rule").count().collect()
     flagged = {row["rule"]: int(row["count"]) for row in counts}
     flagged["__rows__"] = int(df.where(F.size(FAILURES) > 0).count())
