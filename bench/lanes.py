@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,10 @@ def write_records(spark: Any, events: int, path: Path, now: datetime) -> None:
 class Lanes:
     """One variant's lane building, timed: wall and JVM CPU seconds, and the verdicts it counted."""
 
-    def __init__(self, spark: Any, records: Path, contracts: Any, now: datetime, has_matchers: bool) -> None:
+    def __init__(self, spark: Any, records: Path, contracts: Any, now: datetime) -> None:
         from bench._cpu import jvm_cpu
 
         self.spark, self.records, self.contracts, self.now = spark, records, contracts, now
-        self.has_matchers = has_matchers
         self.cpu = jvm_cpu(spark)
 
     def run(self, variant: str) -> tuple[float, float, tuple[int, int]]:
@@ -87,10 +87,10 @@ class Lanes:
         spark = self.spark
         for key, value in SETTINGS[variant].items():
             spark.conf.set(key, value)
-        spark.conf.set(matchers.REGISTERED_CONF, str(self.has_matchers and variant != "regex").lower())
         try:
             batch = spark.read.parquet(str(self.records)).withColumn("batch_ts", F.lit(self.now).cast("timestamp"))
-            lanes = route(parse_events(batch), self.contracts).persist()
+            with matchers.off(spark) if variant == "regex" else nullcontext():
+                lanes = route(parse_events(batch), self.contracts).persist()
             t, c = time.perf_counter(), self.cpu()
             failed = F.size("failed_rules")
             row = lanes.agg(F.sum(F.when(failed > 0, 1).otherwise(0)), F.sum(failed)).first()
@@ -99,7 +99,6 @@ class Lanes:
         finally:
             for key in SETTINGS[variant]:
                 spark.conf.unset(key)
-            spark.conf.set(matchers.REGISTERED_CONF, str(self.has_matchers).lower())
         assert row is not None
         return wall, used, (int(row[0] or 0), int(row[1] or 0))
 
@@ -134,7 +133,7 @@ def main() -> int:
     now = datetime.now(UTC)
     write_records(spark, args.events, work / "records", now)
     contracts = load_contracts(data.write_contracts(work / "contracts", data.rules_50()))
-    lanes = Lanes(spark, work / "records", contracts, now, has_matchers)
+    lanes = Lanes(spark, work / "records", contracts, now)
     log(f"{args.events:,} shaped records written; variants {args.variants}, {args.rounds} rounds")
     wall: dict[str, list[float]] = {v: [] for v in args.variants}
     cpu_s: dict[str, list[float]] = {v: [] for v in args.variants}

@@ -18,8 +18,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,18 +76,6 @@ def session(driver_memory: str) -> SparkSession:
     return spark
 
 
-@contextmanager
-def regexes(spark: SparkSession, on: bool) -> Iterator[None]:
-    """With `on`, the rules built inside use regexes even where Weir's format matchers are registered."""
-    before = spark.conf.get(matchers.REGISTERED_CONF, "false")
-    if on:
-        spark.conf.set(matchers.REGISTERED_CONF, "false")
-    try:
-        yield
-    finally:
-        spark.conf.set(matchers.REGISTERED_CONF, before)
-
-
 class Jobs:
     """Counts the Spark jobs a block of work started (through a job group), and the CPU it used."""
 
@@ -121,7 +109,7 @@ def weir_scan(spark: SparkSession, path: str, rules: Any, now: datetime, *, rege
 
     def run() -> None:
         df = data.read(spark, path)
-        with regexes(spark, regex):
+        with matchers.off(spark) if regex else nullcontext():
             checked = with_dq_failures(df, rules, now=now)
         checked.write.format("noop").mode("overwrite").save()
 
@@ -132,7 +120,7 @@ def weir_failures(spark: SparkSession, path: str, rules: Any, now: datetime, *, 
     """Untimed: how many rows each rule flagged (proof the rules ran and found the planted bad values)."""
     from quality.engines.spark import FAILURES, with_dq_failures
 
-    with regexes(spark, regex):
+    with matchers.off(spark) if regex else nullcontext():
         df = with_dq_failures(data.read(spark, path), rules, now=now)
     counts = df.select(F.explode(FAILURES).alias("f")).groupBy("f.rule").count().collect()
     flagged = {row["rule"]: int(row["count"]) for row in counts}

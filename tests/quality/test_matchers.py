@@ -139,12 +139,10 @@ def test_a_pattern_without_a_matcher_is_a_regex(spark: Any) -> None:
 
 
 def test_a_session_without_them_runs_the_regexes(spark: Any) -> None:
-    spark.conf.set(matchers.REGISTERED_CONF, "false")
-    try:
+    with matchers.off(spark):
         column = spark.range(1).select(full_match(F.lit("x"), fp.UUID)).columns[0]
-    finally:
-        spark.conf.set(matchers.REGISTERED_CONF, "true")
     assert "RLIKE" in column
+    assert spark.conf.get(matchers.REGISTERED_CONF) == "true"  # restored
 
 
 def test_a_class_spark_cannot_load_is_what_register_expects(spark: Any) -> None:

@@ -2,15 +2,16 @@
 patterns of `quality.rules.format_patterns` and `quality.rules.patterns` (UUID, e-mail, IPv4, IPv6, host name,
 URL, E.164, MAC, ISO date, RFC 3339, the envelope's event type and id), registered in a session as Spark
 functions (`register`). `full_match` calls them instead of a `java.util.regex` matcher when the session has
-them: the same verdicts (tests/quality/test_matchers.py compares them with both regex dialects on generated strings), a
-fraction of the cost. A session without them (no `javac` when the jar was built, a session Weir did not build)
-runs the regexes.
+them: the same verdicts (tests/quality/test_matchers.py compares them with both regex dialects on generated
+strings), a fraction of the cost. A session without them (no `javac` when the jar was built, a session Weir did
+not build) runs the regexes.
 
 The Java is compiled into Weir's jar with `lake/jvm` (`lake.localfs.build_jar`); this module only names the
 classes and registers them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.errors import AnalysisException
@@ -68,6 +69,18 @@ def registered() -> bool:
     except Exception:  # no session at all: nothing registered
         return False
     return spark.conf.get(REGISTERED_CONF, "false") == "true"
+
+
+@contextmanager
+def off(spark: SparkSession) -> Iterator[None]:
+    """Rules built inside use regexes even where the matchers are registered (a benchmark's or a test's
+    comparison); the session's setting is restored after."""
+    before = spark.conf.get(REGISTERED_CONF, "false") or "false"
+    spark.conf.set(REGISTERED_CONF, "false")
+    try:
+        yield
+    finally:
+        spark.conf.set(REGISTERED_CONF, before)
 
 
 def matcher(value: Column, pattern: str) -> Column | None:
